@@ -1,0 +1,3 @@
+from repertory.cli import main
+
+main()

@@ -1,0 +1,97 @@
+"""The root settings object and its loader: defaults < TOML file < environment < CLI flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from repertory.config._devstack import DevstackSettings
+from repertory.config._logging import LoggingSettings
+from repertory.errors import ConfigError
+
+CONFIG_ENV = "REPERTORY_CONFIG"
+"""Environment variable naming the TOML file when ``--config`` is not given."""
+
+DEFAULT_FILE = Path("repertory.toml")
+
+
+class Settings(BaseSettings):
+    """Every section; each part of repertory adds its own."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="REPERTORY_",
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="forbid",
+    )
+
+    logging: LoggingSettings = LoggingSettings()
+    devstack: DevstackSettings = DevstackSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        file_values = _FILE_VALUES.get(settings_cls, {})
+        return init_settings, env_settings, InitSettingsSource(settings_cls, file_values)
+
+
+_FILE_VALUES: dict[type[BaseSettings], dict[str, Any]] = {}
+
+
+def load_settings(
+    file: Path | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Settings:
+    """Load and validate every section once.
+
+    Args:
+        file: a TOML file; default ``$REPERTORY_CONFIG`` or ``./repertory.toml`` if present.
+        overrides: values from CLI flags, by section then field; they win over everything.
+
+    Raises:
+        ConfigError: naming each invalid field (``section.field``) and the value given.
+    """
+    path = file or _default_file()
+    try:
+        values = tomllib.loads(path.read_text()) if path else {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read settings file [{path}]: {exc}") from exc
+    _FILE_VALUES[Settings] = values
+    try:
+        return Settings(**{k: dict(v) for k, v in (overrides or {}).items()})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc
+    finally:
+        _FILE_VALUES.pop(Settings, None)
+
+
+def _default_file() -> Path | None:
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        return Path(named)
+    return DEFAULT_FILE if DEFAULT_FILE.is_file() else None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        lines.append(f"invalid setting [{field}] = {error.get('input')!r}: {error['msg']}")
+    return "; ".join(lines)

@@ -1,0 +1,128 @@
+"""The exception tree of repertory: one root, a few families, one place to read them.
+
+::
+
+    RepertoryError                      root; ``retriable`` tells a supervisor restart vs stop
+    ├── ConfigError                     a setting is invalid (names the field and the value)
+    ├── DevstackError                   the development servers could not be resolved or started
+    ├── ProtocolError                   a message could not be decoded or encoded
+    │   ├── InputRejected               hostile or malformed input: over a limit, bad shape
+    │   ├── UnknownMessageType          a type name the registry does not know
+    │   └── UnknownSchemaVersion        a version with no upcaster path to today's class
+    ├── PersistenceError                the journal or snapshot store
+    │   ├── JournalUnavailable          the store cannot be reached (retriable)
+    │   ├── WriteRejected               definitely not stored: a conditional collision
+    │   ├── WriteOutcomeUnknown         maybe stored: retry the identical write (retriable)
+    │   └── JournalMismatch             the keyspace's recorded mode/partitioning differs
+    ├── ActorError                      entities and their runtime
+    │   ├── ActorDeadError              the entity stopped before it could answer
+    │   └── AskTimeout                  no reply within the ask's timeout
+    └── IngressError                    a record from Kafka that cannot become a command
+        └── Misrouted                   its partition is not murmur2(key) mod n
+
+Messages bracket identifiers: ``failed to persist [Deposited] seq_nr [17] for [account|42]``.
+Errors from drivers are translated at the edge (``raise JournalUnavailable(...) from exc``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ActorDeadError",
+    "ActorError",
+    "AskTimeout",
+    "ConfigError",
+    "DevstackError",
+    "IngressError",
+    "InputRejected",
+    "JournalMismatch",
+    "JournalUnavailable",
+    "Misrouted",
+    "PersistenceError",
+    "ProtocolError",
+    "RepertoryError",
+    "UnknownMessageType",
+    "UnknownSchemaVersion",
+    "WriteOutcomeUnknown",
+    "WriteRejected",
+]
+
+
+class RepertoryError(Exception):
+    """Root of every error repertory raises on purpose."""
+
+    retriable: bool = False
+
+
+class ConfigError(RepertoryError):
+    """A setting failed validation at start; the message names the field and the value."""
+
+
+class DevstackError(RepertoryError):
+    """The development Kafka or Cassandra could not be resolved, started or reached."""
+
+
+class ProtocolError(RepertoryError):
+    """A message could not be encoded or decoded."""
+
+
+class InputRejected(ProtocolError):
+    """Input broke a limit or had the wrong shape; ``reason`` is a short machine-readable tag."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"[{reason}] {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class UnknownMessageType(ProtocolError):
+    """A type name no registry entry claims."""
+
+
+class UnknownSchemaVersion(ProtocolError):
+    """A schema version with no upcaster path to the registered class."""
+
+
+class PersistenceError(RepertoryError):
+    """The journal or the snapshot store failed."""
+
+
+class JournalUnavailable(PersistenceError):
+    """The store could not be reached; trying again later may work."""
+
+    retriable = True
+
+
+class WriteRejected(PersistenceError):
+    """The write was definitely not stored (a conditional collision)."""
+
+
+class WriteOutcomeUnknown(PersistenceError):
+    """The write may or may not be stored; retry the identical write."""
+
+    retriable = True
+
+
+class JournalMismatch(PersistenceError):
+    """The keyspace records a mode, partition size or partition count that differs."""
+
+
+class ActorError(RepertoryError):
+    """An entity or the entity runtime failed."""
+
+
+class ActorDeadError(ActorError):
+    """The entity stopped or failed before it answered."""
+
+
+class AskTimeout(ActorError):
+    """No reply arrived within the ask's timeout."""
+
+    retriable = True
+
+
+class IngressError(RepertoryError):
+    """A record from Kafka that cannot become a command."""
+
+
+class Misrouted(IngressError):
+    """The record's partition is not murmur2(key) mod the partition count."""
