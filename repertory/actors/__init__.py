@@ -1,0 +1,1 @@
+"""Entity actors: refs, mailboxes, supervision, the event-sourced runtime."""
