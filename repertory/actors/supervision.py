@@ -60,8 +60,9 @@ class Backoff:
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds before restart number ``attempt`` (1-based)."""
-        base = min(self.max_delay, self.min_delay * 2 ** max(0, attempt - 1))
-        return base * (1 + self.jitter * (rng or random).random())
+        base: float = min(self.max_delay, self.min_delay * 2.0 ** max(0, attempt - 1))
+        spread: float = (rng or random.Random()).random()
+        return base * (1 + self.jitter * spread)
 
 
 @dataclass(frozen=True, slots=True)

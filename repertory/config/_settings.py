@@ -75,7 +75,7 @@ def load_settings(
         raise ConfigError(f"cannot read settings file [{path}]: {exc}") from exc
     _FILE_VALUES[Settings] = values
     try:
-        return Settings(**{k: dict(v) for k, v in (overrides or {}).items()})
+        return Settings.model_validate({k: dict(v) for k, v in (overrides or {}).items()})
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from exc
     finally:
