@@ -7,6 +7,8 @@
     ├── DevstackError                   the development servers could not be resolved or started
     ├── ProtocolError                   a message could not be decoded or encoded
     │   ├── InputRejected               hostile or malformed input: over a limit, bad shape
+    │   │   ├── UnknownTypeRejected     ... from input: also an UnknownMessageType
+    │   │   └── UnknownVersionRejected  ... from input: also an UnknownSchemaVersion
     │   ├── UnknownMessageType          a type name the registry does not know
     │   └── UnknownSchemaVersion        a version with no upcaster path to today's class
     ├── PersistenceError                the journal or snapshot store
@@ -16,9 +18,13 @@
     │   └── JournalMismatch             the keyspace's recorded mode/partitioning differs
     ├── ActorError                      entities and their runtime
     │   ├── ActorDeadError              the entity stopped before it could answer
-    │   └── AskTimeout                  no reply within the ask's timeout
-    └── IngressError                    a record from Kafka that cannot become a command
-        └── Misrouted                   its partition is not murmur2(key) mod n
+    │   ├── AskTimeout                  no reply within the ask's timeout
+    │   ├── DuplicateCommand            already applied, and its reply is no longer held
+    │   ├── EntityFailed                a handler raised and supervision escalated it
+    │   └── ReplayFailed                recovery could not rebuild an entity's state
+    ├── IngressError                    a record from Kafka that cannot become a command
+    │   └── Misrouted                   its partition is not murmur2(key) mod n
+    └── WorkerError                     the worker processes: their actor system or a worker slot
 
 Messages bracket identifiers: ``failed to persist [Deposited] seq_nr [17] for [account|42]``.
 Errors from drivers are translated at the edge (``raise JournalUnavailable(...) from exc``).
@@ -32,6 +38,8 @@ __all__ = [
     "AskTimeout",
     "ConfigError",
     "DevstackError",
+    "DuplicateCommand",
+    "EntityFailed",
     "IngressError",
     "InputRejected",
     "JournalMismatch",
@@ -40,8 +48,12 @@ __all__ = [
     "PersistenceError",
     "ProtocolError",
     "RepertoryError",
+    "ReplayFailed",
     "UnknownMessageType",
     "UnknownSchemaVersion",
+    "UnknownTypeRejected",
+    "UnknownVersionRejected",
+    "WorkerError",
     "WriteOutcomeUnknown",
     "WriteRejected",
 ]
@@ -82,6 +94,19 @@ class UnknownSchemaVersion(ProtocolError):
     """A schema version with no upcaster path to the registered class."""
 
 
+class UnknownTypeRejected(InputRejected, UnknownMessageType):
+    """An unknown type name met while decoding; ``reason`` is ``unknown_type``.
+
+    Both an ``InputRejected`` (so ingress dead-letters every rejection alike, by ``reason``) and
+    an ``UnknownMessageType`` (so callers that only care about unknown types can catch that).
+    """
+
+
+class UnknownVersionRejected(InputRejected, UnknownSchemaVersion):
+    """A schema version with no upcaster path, met while decoding; ``reason`` is
+    ``unknown_version``. Both an ``InputRejected`` and an ``UnknownSchemaVersion``."""
+
+
 class PersistenceError(RepertoryError):
     """The journal or the snapshot store failed."""
 
@@ -120,9 +145,26 @@ class AskTimeout(ActorError):
     retriable = True
 
 
+class DuplicateCommand(ActorError):
+    """The command was applied before (by source offset) and its reply has left the window."""
+
+
+class EntityFailed(ActorError):
+    """A command or event handler raised and the entity's supervision escalated the failure."""
+
+
+class ReplayFailed(ActorError):
+    """Recovery could not rebuild an entity (a handler raised or the journal had a gap); the
+    entity stops rather than skip events."""
+
+
 class IngressError(RepertoryError):
     """A record from Kafka that cannot become a command."""
 
 
 class Misrouted(IngressError):
     """The record's partition is not murmur2(key) mod the partition count."""
+
+
+class WorkerError(RepertoryError):
+    """The worker pool could not start, a worker slot is not running, or an app failed to answer."""

@@ -5,8 +5,24 @@ Precedence: defaults < TOML file (``--config`` or ``$REPERTORY_CONFIG`` or ``./r
 """
 
 from repertory.config._base import Section
+from repertory.config._cassandra import CassandraSettings
 from repertory.config._devstack import DevstackSettings
+from repertory.config._entities import EntitySettings
+from repertory.config._journal import JournalSettings
 from repertory.config._logging import LoggingSettings
+from repertory.config._protocols import ProtocolSettings
 from repertory.config._settings import Settings, load_settings
+from repertory.config._workers import WorkersSettings
 
-__all__ = ["DevstackSettings", "LoggingSettings", "Section", "Settings", "load_settings"]
+__all__ = [
+    "CassandraSettings",
+    "DevstackSettings",
+    "EntitySettings",
+    "JournalSettings",
+    "LoggingSettings",
+    "ProtocolSettings",
+    "Section",
+    "Settings",
+    "WorkersSettings",
+    "load_settings",
+]

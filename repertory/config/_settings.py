@@ -16,8 +16,13 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from repertory.config._cassandra import CassandraSettings
 from repertory.config._devstack import DevstackSettings
+from repertory.config._entities import EntitySettings
+from repertory.config._journal import JournalSettings
 from repertory.config._logging import LoggingSettings
+from repertory.config._protocols import ProtocolSettings
+from repertory.config._workers import WorkersSettings
 from repertory.errors import ConfigError
 
 CONFIG_ENV = "REPERTORY_CONFIG"
@@ -38,6 +43,11 @@ class Settings(BaseSettings):
 
     logging: LoggingSettings = LoggingSettings()
     devstack: DevstackSettings = DevstackSettings()
+    protocols: ProtocolSettings = ProtocolSettings()
+    workers: WorkersSettings = WorkersSettings()
+    entities: EntitySettings = EntitySettings()
+    cassandra: CassandraSettings = CassandraSettings()
+    journal: JournalSettings = JournalSettings()
 
     @classmethod
     def settings_customise_sources(
