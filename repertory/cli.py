@@ -5,6 +5,7 @@ Exit codes scripts can rely on: 0 success, 1 the operation failed, 2 bad usage o
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import click
 
 from repertory._version import __version__
 from repertory.config import Settings, load_settings
+from repertory.devstack import SERVER_NAMES, DevStack
 from repertory.errors import ConfigError, RepertoryError
 from repertory.observability import configure_logging
 
@@ -72,3 +74,123 @@ def main(ctx: click.Context, config: Path | None, log_format: str | None) -> Non
       repertory devstack up         # start the local Kafka and Cassandra
     """
     ctx.obj = _Context(config, log_format)
+
+
+_SERVER = click.Choice(["kafka", "cassandra"])
+
+
+def _stack(ctx: click.Context) -> DevStack:
+    settings = ctx.find_object(_Context)
+    assert settings is not None, "the main group sets the context object"
+    return DevStack(settings.settings.devstack, echo=lambda line: click.echo(line, err=True))
+
+
+@main.group()
+def devstack() -> None:
+    """The local Kafka and Cassandra for development and tests (Java 17 + Maven, no Docker).
+
+    \b
+    Jars come from Maven Central into devstack.cache_dir (once per version); configuration,
+    data, logs and pid files live in devstack.state_dir. Ports are settings; a second stack
+    beside the first: REPERTORY_DEVSTACK__PORT_OFFSET=100 repertory devstack up
+    \b
+    Examples:
+      repertory devstack up                 # start both (running ones are left alone)
+      repertory devstack status --json
+      repertory devstack logs kafka -n 100
+      repertory devstack restart cassandra
+      repertory devstack down --purge       # stop both and delete their data
+    """
+
+
+@devstack.command()
+@click.argument("servers", nargs=-1, type=_SERVER)
+@click.pass_context
+def up(ctx: click.Context, servers: tuple[str, ...]) -> None:
+    """Start SERVERS (default both) and wait until each serves a real client round trip.
+
+    \b
+    Examples:
+      repertory devstack up
+      repertory devstack up kafka
+    """
+    for report in _stack(ctx).up(servers or SERVER_NAMES):
+        if report.already_running:
+            click.echo(f"{report.name:<10} {report.address:<16} already running (pid {report.pid})")
+        else:
+            click.echo(
+                f"{report.name:<10} {report.address:<16} serving after "
+                f"{report.seconds or 0:.1f} s (pid {report.pid})"
+            )
+
+
+@devstack.command()
+@click.argument("servers", nargs=-1, type=_SERVER)
+@click.option("--purge", is_flag=True, help="Also delete the servers' data and logs.")
+@click.pass_context
+def down(ctx: click.Context, servers: tuple[str, ...], purge: bool) -> None:
+    """Stop SERVERS (default both): SIGTERM, then SIGKILL if they do not stop in time.
+
+    \b
+    Examples:
+      repertory devstack down
+      repertory devstack down --purge       # the next `up` starts with empty servers
+    """
+    for name, outcome in _stack(ctx).down(servers or SERVER_NAMES, purge=purge).items():
+        click.echo(f"{name:<10} {outcome}")
+
+
+@devstack.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of a table.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Show each server: running/paused/stopped, pid, address, resident memory.
+
+    \b
+    Examples:
+      repertory devstack status
+      repertory devstack status --json | jq '.[0].rss_mb'
+    """
+    statuses = _stack(ctx).status()
+    if as_json:
+        click.echo(json.dumps([s.as_dict() for s in statuses], indent=2))
+        return
+    for s in statuses:
+        pid = "-" if s.pid is None else str(s.pid)
+        rss = "-" if s.rss_mb is None else f"{s.rss_mb:.0f} MB"
+        click.echo(f"{s.name:<10} {s.state:<8} pid {pid:<8} {s.address:<16} rss {rss}")
+
+
+@devstack.command()
+@click.argument("servers", nargs=-1, type=_SERVER)
+@click.option("-n", "--lines", default=50, show_default=True, help="Lines from each log's end.")
+@click.pass_context
+def logs(ctx: click.Context, servers: tuple[str, ...], lines: int) -> None:
+    """Print the end of the servers' logs (default both).
+
+    \b
+    Examples:
+      repertory devstack logs
+      repertory devstack logs cassandra -n 200
+    """
+    stack = _stack(ctx)
+    for name in servers or SERVER_NAMES:
+        click.echo(f"==> {stack.server(name).log_file} <==")
+        click.echo(stack.logs(name, lines))
+
+
+@devstack.command()
+@click.argument("server", type=_SERVER)
+@click.pass_context
+def restart(ctx: click.Context, server: str) -> None:
+    """Stop one server and start it again, keeping its data.
+
+    \b
+    Examples:
+      repertory devstack restart kafka
+    """
+    report = _stack(ctx).restart(server)
+    click.echo(
+        f"{report.name:<10} {report.address:<16} serving after "
+        f"{report.seconds or 0:.1f} s (pid {report.pid})"
+    )
