@@ -1,0 +1,179 @@
+"""Entity runtime throughput, activation rate and idle memory, beside a bare asyncio baseline.
+
+Run: ``.venv/bin/python benchmarks/bench_actors.py [--entities 10000] [--commands 100000]``.
+The baseline does the same dispatch with a plain queue and one task per entity: the ratio
+runtime/baseline is what the runtime's mailbox, group commit and batcher cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from repertory.actors import Effect, EntityRuntime, EntityType
+from repertory.config import EntitySettings
+from repertory.testing.entity_store import MemoryEventStore
+
+
+@dataclass(frozen=True, slots=True)
+class Bump:
+    persist: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Bumped:
+    pass
+
+
+def on_command(state: int, command: Bump) -> Effect[int, Bumped]:
+    if command.persist:
+        return Effect.persist(Bumped()).then_reply(lambda s: s)
+    return Effect.none().then_reply(lambda s: s)
+
+
+COUNTER: EntityType[int, Bump, Bumped] = EntityType(
+    name="counter", empty_state=0, on_command=on_command, on_event=lambda s, e: s + 1
+)
+
+
+async def runtime_run(entities: int, commands: int, persist: bool, ask: bool) -> float:
+    settings = EntitySettings(mailbox_size=1024, max_active_entities=1_000_000)
+    async with EntityRuntime(MemoryEventStore(), [COUNTER], settings=settings) as runtime:
+        refs = [runtime.ref(COUNTER, str(i)) for i in range(entities)]
+        for ref in refs:  # activate first: measure steady dispatch
+            await ref.ask(Bump(False), timeout=60)
+        command = Bump(persist)
+        start = time.perf_counter()
+        if ask:
+            await _asks(lambda i: refs[i % entities].ask(command, timeout=60), commands)
+        else:
+            for i in range(commands):
+                await refs[i % entities].tell(command)
+            await asyncio.gather(*(ref.ask(Bump(False), timeout=60) for ref in refs))
+        return commands / (time.perf_counter() - start)
+
+
+async def _asks(one: Callable[[int], Awaitable[Any]], commands: int) -> None:
+    window = 1000  # asks in flight at once, as many clients would keep
+    for base in range(0, commands, window):
+        await asyncio.gather(*(one(i) for i in range(base, min(base + window, commands))))
+
+
+async def baseline_run(entities: int, commands: int, persist: bool, ask: bool) -> float:
+    """One bounded queue and one task per entity; persisting = appending to a list."""
+    journal: list[object] = []
+    queues = [asyncio.Queue[tuple[Bump, asyncio.Future[int] | None]](1024) for _ in range(entities)]
+    states = [0] * entities
+
+    async def worker(i: int) -> None:
+        queue = queues[i]
+        while True:
+            command, future = await queue.get()
+            if command.persist:
+                journal.append(Bumped())
+                states[i] += 1
+            if future is not None:
+                future.set_result(states[i])
+
+    loop = asyncio.get_running_loop()
+    tasks = [asyncio.create_task(worker(i)) for i in range(entities)]
+    command = Bump(persist)
+
+    async def one_ask(i: int) -> int:
+        future: asyncio.Future[int] = loop.create_future()
+        await queues[i % entities].put((command, future))
+        return await asyncio.wait_for(future, 60)
+
+    start = time.perf_counter()
+    if ask:
+        await _asks(one_ask, commands)
+    else:
+        for i in range(commands):
+            await queues[i % entities].put((command, None))
+        await asyncio.gather(*(one_ask(i) for i in range(entities)))
+    elapsed = time.perf_counter() - start
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return commands / elapsed
+
+
+async def activations(count: int) -> float:
+    settings = EntitySettings(max_active_entities=1_000_000)
+    async with EntityRuntime(MemoryEventStore(), [COUNTER], settings=settings) as runtime:
+        start = time.perf_counter()
+        await _asks(lambda i: runtime.ref(COUNTER, str(i)).ask(Bump(False), timeout=60), count)
+        return count / (time.perf_counter() - start)
+
+
+async def idle_memory(count: int) -> float:
+    settings = EntitySettings(max_active_entities=1_000_000)
+    async with EntityRuntime(MemoryEventStore(), [COUNTER], settings=settings) as runtime:
+        ids = [str(i) for i in range(count)]
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for base in range(0, count, 1000):
+            await asyncio.gather(
+                *(runtime.ref(COUNTER, i).tell(Bump(False)) for i in ids[base : base + 1000])
+            )
+            await asyncio.sleep(0)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert runtime.statistics()["busy"] == 0 and runtime.statistics()["active"] == count
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        return (after - before) / count
+
+
+def median(runs: int, make: Callable[[], Awaitable[float]]) -> float:
+    return statistics.median(asyncio.run(make()) for _ in range(runs))  # type: ignore[arg-type]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entities", type=int, default=10_000)
+    parser.add_argument("--commands", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--idle", type=int, default=100_000)
+    args = parser.parse_args()
+    print(
+        f"settings: entities={args.entities} commands={args.commands} runs={args.runs} "
+        f"(medians), mailbox=1024, ask window=1000, in-memory store"
+    )
+    print(f"{'case':44} {'runtime/s':>12} {'baseline/s':>12} {'ratio':>7}")
+    for entities in (args.entities, 1):
+        for persist in (False, True):
+            for ask in (False, True):
+                name = (
+                    f"{'asks' if ask else 'tells'} {'persist 1 event' if persist else 'no events'}"
+                    f" on {'hot entity' if entities == 1 else f'{entities} entities'}"
+                )
+                ours = median(
+                    args.runs,
+                    lambda e=entities, p=persist, a=ask: runtime_run(e, args.commands, p, a),
+                )
+                base = median(
+                    args.runs,
+                    lambda e=entities, p=persist, a=ask: baseline_run(e, args.commands, p, a),
+                )
+                print(f"{name:44} {ours:12,.0f} {base:12,.0f} {ours / base:7.2f}")
+    rate = median(args.runs, lambda: activations(args.commands))
+    print(f"activations of entities with empty journals: {rate:,.0f}/s")
+    per = asyncio.run(idle_memory(args.idle))
+    print(
+        f"memory per idle active entity at {args.idle:,}: {per:,.0f} bytes "
+        "(tracemalloc traced-memory difference / count, entity ids included)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,335 @@
+"""The entity runtime: owns every entity task, the write batcher and the passivation timer.
+
+``async with EntityRuntime(store, [account]) as runtime:`` — entities are created on first use
+by id, run one command at a time, write through one batcher, and are passivated when idle or
+when the active-entity cap needs room. Leaving the block stops everything: pending asks fail
+(``WriteOutcomeUnknown`` when their write was in flight, ``ActorDeadError`` otherwise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import random
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from types import TracebackType
+from typing import Any, TypeVar
+
+from repertory.actors._batcher import WriteBatcher
+from repertory.actors._clock import Clock, SystemClock
+from repertory.actors._delivery import Delivery
+from repertory.actors._effect import Emit
+from repertory.actors._entity import Entity
+from repertory.actors._entity_type import EntityType
+from repertory.actors._passivation import Passivation
+from repertory.actors._ref import ActorRef
+from repertory.actors._store import CommandSource, EntitySnapshot, EventStore
+from repertory.actors.supervision import Backoff
+from repertory.config import EntitySettings
+from repertory.errors import ActorDeadError, ActorError
+from repertory.observability import get_logger
+
+__all__ = ["DeadLetterHandler", "EmitHandler", "EntityRuntime"]
+
+_log = get_logger("repertory.actors.runtime")
+
+C = TypeVar("C")
+
+EmitHandler = Callable[[str, int, tuple[tuple[str, Emit], ...]], Coroutine[Any, Any, None]]
+"""``(persistence id, seq_nr, ((command id, emit), ...))``: hands emitted commands to Kafka."""
+
+DeadLetterHandler = Callable[[str, Any, str, str], object]
+"""``(persistence id, command, command id, reason)``: called for commands given up on."""
+
+
+class EntityRuntime:
+    """Runs entities of the given types over ``store`` (an async context manager).
+
+    Args:
+        store: the event store (a journal behind an adapter, or a fake).
+        entity_types: every type this runtime hosts.
+        settings: the ``entities`` settings section (defaults if omitted).
+        clock: time for every timer (``ManualClock`` in tests).
+        snapshots_wait_for_commit: hold snapshots until :meth:`mark_committed` says their last
+            event is committed (Kafka mode); if false they are saved once stored (embedded).
+        on_emit: delivers emitted commands (Kafka mode); default: tell the local entities.
+        on_dead_letter: receives commands given up on; default: logged.
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        entity_types: Iterable[EntityType[Any, Any, Any]],
+        *,
+        settings: EntitySettings | None = None,
+        clock: Clock | None = None,
+        snapshots_wait_for_commit: bool = False,
+        on_emit: EmitHandler | None = None,
+        on_dead_letter: DeadLetterHandler | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings or EntitySettings()
+        self.clock: Clock = clock or SystemClock()
+        self.types = {entity_type.name: entity_type for entity_type in entity_types}
+        self._wait_for_commit = snapshots_wait_for_commit
+        self._on_emit = on_emit
+        self._on_dead_letter = on_dead_letter
+        self._group: asyncio.TaskGroup | None = None
+        self._closed = True
+        self._rng = random.Random()
+        self._pending_snapshots: dict[str, tuple[EntitySnapshot, int]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.passivation = Passivation(self)
+        self.batcher = WriteBatcher(
+            store,
+            self.spawn,
+            max_in_flight=self.settings.batcher_max_in_flight,
+            max_writes=self.settings.batcher_max_writes,
+            max_bytes=self.settings.batcher_max_bytes,
+        )
+        self.dead_letters = 0
+
+    def __repr__(self) -> str:
+        return f"EntityRuntime(types={sorted(self.types)}, active={self.passivation.active})"
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def __aenter__(self) -> EntityRuntime:
+        self._group = asyncio.TaskGroup()
+        await self._group.__aenter__()
+        self._closed = False
+        self.passivation.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        group = self._group
+        assert group is not None, "runtime was not entered"
+        self._closed = True
+        self.batcher.close()
+        for entity in self.passivation.all_entities():
+            if entity.task is not None:
+                entity.task.cancel()
+            else:
+                entity.abandon()
+        for task in list(self._tasks):
+            task.cancel()
+        self.passivation.clear()
+        self._group = None
+        await group.__aexit__(exc_type, exc, tb)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Start ``coro`` as a task owned by this runtime."""
+        if self._group is None:
+            coro.close()
+            raise ActorDeadError("the entity runtime is not running")
+        task = self._group.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def spawn_entity_task(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Start an entity's drive loop (not tracked: entities are cancelled one by one)."""
+        assert self._group is not None
+        return self._group.create_task(coro)
+
+    # -- addressing -------------------------------------------------------------------------
+
+    def ref(self, entity_type: EntityType[Any, C, Any] | str, entity_id: str) -> ActorRef[C]:
+        """A reference to one entity (created on its first command)."""
+        if isinstance(entity_type, str):
+            entity_type = self._type(entity_type)
+        elif self.types.get(entity_type.name) is not entity_type:
+            raise ValueError(f"entity type [{entity_type.name}] is not hosted by this runtime")
+        if not entity_id:
+            raise ValueError("an entity id must not be empty")
+        return ActorRef(self, entity_type, entity_id)
+
+    def _type(self, name: str) -> EntityType[Any, Any, Any]:
+        try:
+            return self.types[name]
+        except KeyError:
+            raise ValueError(f"unknown entity type [{name}]") from None
+
+    async def deliver(
+        self,
+        entity_type: EntityType[Any, Any, Any],
+        entity_id: str,
+        command: Any,
+        command_id: str,
+        source: CommandSource | None,
+        timestamp: float | None,
+        future: asyncio.Future[Any] | None,
+    ) -> None:
+        """Queue one command for an entity, waiting while its mailbox is full."""
+        stamp = self.clock.now() if timestamp is None else timestamp
+        delivery = Delivery(command, command_id, source, stamp, future)
+        while True:
+            if self._closed:
+                raise ActorDeadError("the entity runtime is stopped")
+            entity = self.passivation.activate(entity_type, entity_id)
+            if entity.has_space():
+                entity.enqueue(delivery)
+                return
+            await entity.wait_for_space()
+
+    def remove(self, entity: Entity) -> None:
+        """Forget a stopped or passivated entity (the next command recovers it)."""
+        self.passivation.forget(entity)
+        entity.release_putters()
+
+    async def release(self, owned: Callable[[str], bool]) -> int:
+        """Stop, at once, every entity whose persistence id ``owned`` says we lost.
+
+        Used when ownership moves (a Kafka partition is revoked). Pending asks fail with
+        ``WriteOutcomeUnknown`` (write in flight, maybe retrying) or ``ActorDeadError``.
+
+        Returns:
+            How many entities were stopped.
+        """
+        lost = [e for e in self.passivation.all_entities() if owned(e.persistence_id)]
+        tasks = []
+        for entity in lost:
+            if entity.task is not None:
+                tasks.append(entity.task)
+                entity.task.cancel()
+            else:
+                entity.abandon()
+            self.remove(entity)
+            self._pending_snapshots.pop(entity.persistence_id, None)
+        if tasks:
+            await asyncio.wait(tasks)
+        return len(lost)
+
+    # -- what entities call back --------------------------------------------------------------
+
+    def unknown_write_backoff(self, attempt: int) -> float:
+        backoff = Backoff(
+            min_delay=self.settings.unknown_write_min_backoff,
+            max_delay=self.settings.unknown_write_max_backoff,
+            jitter=0.2,
+        )
+        return backoff.delay(attempt, self._rng)
+
+    def after_stored(self, entity: Entity, seq_nr_before: int) -> None:
+        """Take a snapshot if the policy's interval was crossed by the stored write."""
+        policy = entity.entity_type.snapshots
+        if policy is None or entity.seq_nr // policy.every <= seq_nr_before // policy.every:
+            return
+        assert entity.dedupe is not None
+        snapshot = EntitySnapshot(
+            persistence_id=entity.persistence_id,
+            seq_nr=entity.seq_nr,
+            state=entity.state,
+            dedupe=entity.dedupe.memory(),
+            timestamp=self.clock.now(),
+            position=entity.position,
+        )
+        if self._wait_for_commit:
+            self._pending_snapshots[entity.persistence_id] = (snapshot, policy.keep)
+        else:
+            self.spawn(self._save_snapshot(snapshot, policy.keep))
+
+    def mark_committed(self, persistence_id: str, seq_nr: int) -> None:
+        """The entity's events up to ``seq_nr`` are committed (published): a snapshot held for
+        them may be saved now."""
+        held = self._pending_snapshots.get(persistence_id)
+        if held is not None and held[0].seq_nr <= seq_nr:
+            del self._pending_snapshots[persistence_id]
+            self.spawn(self._save_snapshot(*held))
+
+    async def _save_snapshot(self, snapshot: EntitySnapshot, keep: int) -> None:
+        try:
+            await self.store.save_snapshot(snapshot, keep)
+        except Exception as exc:  # a lost snapshot costs a longer replay, nothing more
+            _log.warning(
+                "snapshot not saved",
+                persistence_id=snapshot.persistence_id,
+                seq_nr=snapshot.seq_nr,
+                error=repr(exc),
+            )
+
+    def run_side_effects(
+        self, entity: Entity, side_effects: tuple[Callable[[Any], object], ...], state: Any
+    ) -> None:
+        for side_effect in side_effects:
+            try:
+                result = side_effect(state)
+            except Exception as exc:
+                _log.error(
+                    "side effect failed",
+                    persistence_id=entity.persistence_id,
+                    seq_nr=entity.seq_nr,
+                    error=repr(exc),
+                )
+                continue
+            if inspect.isawaitable(result):
+                self.spawn(self._await_side_effect(entity.persistence_id, result))
+
+    async def _await_side_effect(self, persistence_id: str, result: Awaitable[object]) -> None:
+        try:
+            await result
+        except Exception as exc:
+            _log.error("side effect failed", persistence_id=persistence_id, error=repr(exc))
+
+    def send_emits(self, entity: Entity, seq_nr: int, emits: tuple[Emit, ...]) -> None:
+        """Send emitted commands, ids derived from the emitting event."""
+        pid = entity.persistence_id
+        numbered = tuple((f"{pid}:{seq_nr}:{i}", emit) for i, emit in enumerate(emits))
+        if self._on_emit is not None:
+            self.spawn(self._on_emit(pid, seq_nr, numbered))
+        else:
+            self.spawn(self._emit_locally(pid, numbered))
+
+    async def _emit_locally(self, source: str, numbered: tuple[tuple[str, Emit], ...]) -> None:
+        for command_id, emit in numbered:
+            try:
+                target = self._type(emit.entity_type)
+                await self.deliver(
+                    target, emit.entity_id, emit.command, command_id, None, None, None
+                )
+            except (ActorError, ValueError) as exc:
+                _log.error(
+                    "emitted command not delivered",
+                    persistence_id=source,
+                    command_id=command_id,
+                    error=repr(exc),
+                )
+
+    def dead_letter(self, entity: Entity, delivery: Delivery, reason: str) -> None:
+        self.dead_letters += 1
+        if self._on_dead_letter is not None:
+            self._on_dead_letter(
+                entity.persistence_id, delivery.command, delivery.command_id, reason
+            )
+        else:
+            _log.warning(
+                "dead letter",
+                persistence_id=entity.persistence_id,
+                command_id=delivery.command_id,
+                reason=reason,
+            )
+
+    def escalate(self, error: ActorError) -> None:
+        """Fail the runtime: the error leaves ``async with`` (in an ExceptionGroup)."""
+
+        async def fail() -> None:
+            raise error
+
+        self.spawn(fail())
+
+    def statistics(self) -> dict[str, int]:
+        """Active and busy entities, held snapshots, dead letters, and the batcher's counts."""
+        entities = self.passivation.all_entities()
+        return {
+            "active": len(entities),
+            "busy": sum(1 for entity in entities if entity.task is not None),
+            "held_snapshots": len(self._pending_snapshots),
+            "dead_letters": self.dead_letters,
+            "passivated": self.passivation.passivated,
+            **{f"batcher_{k}": v for k, v in self.batcher.statistics().items()},
+        }
