@@ -5,6 +5,8 @@
     RepertoryError                      root; ``retriable`` tells a supervisor restart vs stop
     ├── ConfigError                     a setting is invalid (names the field and the value)
     ├── DevstackError                   the development servers could not be resolved or started
+    ├── AuthenticationFailed            TLS or credentials refused at connect (names user, never
+    │                                   the password); not retriable: the settings must change
     ├── ProtocolError                   a message could not be decoded or encoded
     │   ├── InputRejected               hostile or malformed input: over a limit, bad shape
     │   │   ├── UnknownTypeRejected     ... from input: also an UnknownMessageType
@@ -36,6 +38,7 @@ __all__ = [
     "ActorDeadError",
     "ActorError",
     "AskTimeout",
+    "AuthenticationFailed",
     "ConfigError",
     "DevstackError",
     "DuplicateCommand",
@@ -71,6 +74,14 @@ class ConfigError(RepertoryError):
 
 class DevstackError(RepertoryError):
     """The development Kafka or Cassandra could not be resolved, started or reached."""
+
+
+class AuthenticationFailed(RepertoryError):
+    """A server refused our credentials or certificate, or we refused its certificate.
+
+    Raised at start, within a bounded time, instead of retrying forever. The message names the
+    server, the mechanism and the user; it never carries a password.
+    """
 
 
 class ProtocolError(RepertoryError):

@@ -5,6 +5,8 @@ source "$(dirname "$0")/_venv.sh"
 start=$(date +%s)
 echo "== ruff";  ruff check repertory tests benchmarks && ruff format --check repertory tests benchmarks
 echo "== mypy";  mypy
+echo "== hadolint"; hadolint Dockerfile
+echo "== prometheus (for the ops tests)"; bash scripts/install-prometheus.sh
 echo "== dev stack"; repertory devstack up
 echo "== pytest"
 set +e

@@ -40,6 +40,9 @@ class DevstackSettings(Section):
     kafka_controller_port: int = Field(default=19093, ge=1024, le=45000)
     """KRaft controller listener on 127.0.0.1."""
 
+    kafka_secure_port: int = Field(default=19094, ge=1024, le=45000)
+    """SASL_SSL listener on 127.0.0.1, bound only by a secured stack (tests of TLS and SASL)."""
+
     cassandra_port: int = Field(default=19042, ge=1024, le=45000)
     """Cassandra native (CQL) port on 127.0.0.1."""
 

@@ -20,8 +20,11 @@ from repertory.config._cassandra import CassandraSettings
 from repertory.config._devstack import DevstackSettings
 from repertory.config._entities import EntitySettings
 from repertory.config._journal import JournalSettings
+from repertory.config._kafka import KafkaSettings
 from repertory.config._logging import LoggingSettings
+from repertory.config._observability import ObservabilitySettings
 from repertory.config._protocols import ProtocolSettings
+from repertory.config._security import CassandraSecuritySettings, KafkaSecuritySettings
 from repertory.config._workers import WorkersSettings
 from repertory.errors import ConfigError
 
@@ -39,15 +42,21 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         frozen=True,
         extra="forbid",
+        # A ValidationError's text quotes raw input, passwords included; _describe redacts.
+        hide_input_in_errors=True,
     )
 
     logging: LoggingSettings = LoggingSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
     devstack: DevstackSettings = DevstackSettings()
     protocols: ProtocolSettings = ProtocolSettings()
     workers: WorkersSettings = WorkersSettings()
     entities: EntitySettings = EntitySettings()
     cassandra: CassandraSettings = CassandraSettings()
     journal: JournalSettings = JournalSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    kafka_security: KafkaSecuritySettings = KafkaSecuritySettings()
+    cassandra_security: CassandraSecuritySettings = CassandraSecuritySettings()
 
     @classmethod
     def settings_customise_sources(
@@ -103,5 +112,15 @@ def _describe(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
         field = ".".join(str(part) for part in error["loc"])
-        lines.append(f"invalid setting [{field}] = {error.get('input')!r}: {error['msg']}")
+        shown = _redact(field, error.get("input"))
+        lines.append(f"invalid setting [{field}] = {shown!r}: {error['msg']}")
     return "; ".join(lines)
+
+
+def _redact(field: str, value: Any) -> Any:
+    """The value with every password replaced: an error message must not carry a secret."""
+    if "password" in field.rsplit(".", 1)[-1] and not field.endswith("_file"):
+        return "**********"
+    if isinstance(value, Mapping):
+        return {key: _redact(f"{field}.{key}", item) for key, item in value.items()}
+    return value
