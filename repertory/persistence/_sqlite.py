@@ -1,0 +1,179 @@
+"""The SQLite journal: the embedded default, one file, WAL, one writer thread with group commit.
+
+Appends from many tasks meet on the writer thread and are committed together, one transaction
+per group; reads run on a second thread with their own connection (WAL lets them proceed while
+a write commits). Both modes; the outbox of emitted commands lives in the same file.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from repertory.config import JournalSettings
+from repertory.persistence import _sqlite_ops as ops
+from repertory.persistence._chain import Anchor
+from repertory.persistence._contract import Outbox
+from repertory.persistence._records import (
+    AtomicWrite,
+    EventRecord,
+    JournalMode,
+    OutboxRecord,
+    PersistenceId,
+    WriteResult,
+)
+from repertory.persistence._resolving import ResolvingJournal
+from repertory.persistence._rules import validate_writes
+from repertory.persistence._sqlite_schema import ensure_schema
+from repertory.persistence._sqlite_thread import GroupCommit, SqliteThread, connect
+
+__all__ = ["SqliteJournal"]
+
+Synchronous = Literal["NORMAL", "FULL"]
+
+
+class SqliteJournal(ResolvingJournal, Outbox):
+    """A journal in one SQLite file. Open with :meth:`open` (or :meth:`from_settings`).
+
+    Several processes may open one file in conditional mode: each write transaction takes
+    SQLite's write lock, so the head compare-and-set holds across them.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        mode: JournalMode,
+        partition_size: int,
+        synchronous: Synchronous = "NORMAL",
+        busy_timeout: float = 5.0,
+        max_group_writes: int = 2000,
+    ) -> None:
+        opener = functools.partial(connect, path, synchronous, busy_timeout)
+        self._path = path
+        self._mode = mode
+        self._partition_size = partition_size
+        self._synchronous = synchronous
+        self._writer = SqliteThread(opener, "repertory-sqlite-writer")
+        self._reader = SqliteThread(opener, "repertory-sqlite-reader")
+        self._group: GroupCommit[AtomicWrite, WriteResult] = GroupCommit(
+            self._writer, self._write_group, max_group_writes
+        )
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        *,
+        mode: JournalMode,
+        partition_size: int = 500_000,
+        synchronous: Synchronous = "NORMAL",
+        busy_timeout: float = 5.0,
+        max_group_writes: int = 2000,
+    ) -> SqliteJournal:
+        """Open (creating if needed) the journal in ``path``.
+
+        Raises:
+            JournalMismatch: the file records another mode or partition size.
+            JournalUnavailable: the file cannot be opened.
+        """
+        journal = cls(
+            path,
+            mode=mode,
+            partition_size=partition_size,
+            synchronous=synchronous,
+            busy_timeout=busy_timeout,
+            max_group_writes=max_group_writes,
+        )
+        try:
+            await journal._writer.call(
+                functools.partial(ensure_schema, mode=mode, partition_size=partition_size)
+            )
+        except BaseException:
+            await journal.aclose()
+            raise
+        return journal
+
+    @classmethod
+    async def from_settings(cls, settings: JournalSettings) -> SqliteJournal:
+        """Open the journal the ``journal`` settings section describes."""
+        return await cls.open(
+            settings.sqlite_path,
+            mode=JournalMode(settings.mode),
+            partition_size=settings.partition_size,
+            synchronous=settings.sqlite_synchronous,
+            busy_timeout=settings.sqlite_busy_timeout,
+            max_group_writes=settings.max_group_writes,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"SqliteJournal(path={str(self._path)!r}, mode={self._mode.value}, "
+            f"synchronous={self._synchronous}, closed={self._closed})"
+        )
+
+    @property
+    def mode(self) -> JournalMode:
+        return self._mode
+
+    @property
+    def partition_size(self) -> int:
+        return self._partition_size
+
+    @property
+    def supports_outbox(self) -> bool:
+        return True
+
+    async def claim_epoch(self) -> int:
+        if self._mode is JournalMode.CONDITIONAL:
+            return 0
+        return await self._writer.call(ops.claim_epoch)
+
+    async def append(self, writes: Sequence[AtomicWrite]) -> list[WriteResult]:
+        validate_writes(
+            writes, mode=self._mode, partition_size=self._partition_size, supports_outbox=True
+        )
+        if not writes:
+            return []
+        return await self._group.run(list(writes))
+
+    def _write_group(
+        self, connection: sqlite3.Connection, writes: list[AtomicWrite]
+    ) -> list[WriteResult]:
+        return ops.write_group(connection, writes, self._mode, self._partition_size)
+
+    async def _read_rows(
+        self, persistence_id: PersistenceId, anchor: Anchor | None
+    ) -> tuple[Anchor, list[EventRecord]]:
+        job = functools.partial(
+            ops.read_rows,
+            persistence_id=persistence_id,
+            anchor=anchor,
+            partition_size=self._partition_size,
+        )
+        return await self._reader.call(job)
+
+    async def _raise_marker(self, persistence_id: PersistenceId, marker: Anchor) -> Anchor:
+        job = functools.partial(ops.raise_marker, persistence_id=persistence_id, marker=marker)
+        return await self._writer.call(job)
+
+    async def _persistence_ids(self) -> list[PersistenceId]:
+        return await self._reader.call(ops.list_persistence_ids)
+
+    async def outbox_pending(self, max_count: int = 100) -> list[OutboxRecord]:
+        return await self._reader.call(functools.partial(ops.pending_outbox, max_count=max_count))
+
+    async def mark_delivered(self, positions: Sequence[int]) -> None:
+        job = functools.partial(ops.mark_delivered, positions=list(positions))
+        await self._writer.call(job)
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._writer.aclose()
+        await self._reader.aclose()

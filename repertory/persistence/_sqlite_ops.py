@@ -1,0 +1,248 @@
+"""The SQLite journal's statements, run on its threads: group writes, reads, markers, claims.
+
+Every function takes the thread's connection and manages its own transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+
+from repertory.persistence._chain import Anchor
+from repertory.persistence._records import (
+    AtomicWrite,
+    EventRecord,
+    JournalMode,
+    OutboxRecord,
+    PersistenceId,
+    WriteResult,
+)
+from repertory.persistence._resolving import effective_anchor
+from repertory.persistence._rules import (
+    expected_head,
+    failed_result,
+    is_identical_retry,
+    partition_nr,
+    rejected_result,
+    settle_unknown_head,
+    stored_result,
+    target_partition,
+)
+from repertory.persistence._sqlite_schema import (
+    EVENT_COLUMNS,
+    OUTBOX_COLUMNS,
+    decode_event,
+    decode_outbox,
+    encode_event,
+    pack_metadata,
+)
+
+__all__ = [
+    "claim_epoch",
+    "list_persistence_ids",
+    "mark_delivered",
+    "pending_outbox",
+    "raise_marker",
+    "read_rows",
+    "write_group",
+]
+
+_INSERT_EVENT = f"INSERT OR REPLACE INTO events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 15)})"
+_INSERT_OUTBOX = (
+    "INSERT OR IGNORE INTO outbox (message_id, persistence_id, seq_nr, destination, "
+    "message_type, schema_version, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def write_group(
+    connection: sqlite3.Connection,
+    writes: list[AtomicWrite],
+    mode: JournalMode,
+    partition_size: int,
+) -> list[WriteResult]:
+    """Apply many entities' atomic writes in one transaction (group commit), in order.
+
+    An SQLite error rolls the whole group back and makes every result FAILED (retry them).
+    """
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        if mode is JournalMode.FENCED:
+            results = _write_fenced(connection, writes, partition_size)
+        else:
+            results = [_write_conditional(connection, w, partition_size) for w in writes]
+        connection.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        return [failed_result(write, f"SQLite failed: {exc}") for write in writes]
+    return results
+
+
+def _write_fenced(
+    connection: sqlite3.Connection, writes: list[AtomicWrite], partition_size: int
+) -> list[WriteResult]:
+    results: list[WriteResult] = []
+    rows: list[tuple[object, ...]] = []
+    for write in writes:
+        partition = target_partition(write, partition_size)
+        rows.extend(encode_event(row) for row in write.records(partition))
+        results.append(stored_result(write, partition))
+    connection.executemany(_INSERT_EVENT, rows)
+    _insert_outbox(connection, writes)
+    return results
+
+
+def _write_conditional(
+    connection: sqlite3.Connection, write: AtomicWrite, partition_size: int
+) -> WriteResult:
+    pid = str(write.persistence_id)
+    partition = target_partition(write, partition_size)
+    rows = write.records(partition)
+    found = connection.execute(
+        "SELECT head_seq FROM partition_heads WHERE persistence_id = ? AND partition_nr = ?",
+        (pid, partition),
+    ).fetchone()
+    head: int | None = found[0] if found else None
+    if write.after.partition_nr is None:
+        expected = settle_unknown_head(write, head)
+    else:
+        expected = expected_head(write, partition_size)
+    if head != expected:
+        stored = connection.execute(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE persistence_id = ? AND partition_nr = ?"
+            " AND seq_nr BETWEEN ? AND ?",
+            (pid, partition, write.first_seq_nr, write.last_seq_nr),
+        ).fetchall()
+        if is_identical_retry(rows, [decode_event(values) for values in stored]):
+            return stored_result(write, partition)
+        return rejected_result(write)
+    connection.execute(
+        "INSERT OR REPLACE INTO partition_heads VALUES (?, ?, ?)",
+        (pid, partition, write.last_seq_nr),
+    )
+    connection.executemany(_INSERT_EVENT, [encode_event(row) for row in rows])
+    _insert_outbox(connection, [write])
+    return stored_result(write, partition)
+
+
+def _insert_outbox(connection: sqlite3.Connection, writes: Sequence[AtomicWrite]) -> None:
+    entries = [
+        (
+            entry.message_id,
+            str(write.persistence_id),
+            write.last_seq_nr,
+            entry.destination,
+            entry.message_type,
+            entry.schema_version,
+            entry.payload,
+            pack_metadata(entry.metadata),
+        )
+        for write in writes
+        for entry in write.outbox
+    ]
+    if entries:
+        connection.executemany(_INSERT_OUTBOX, entries)
+
+
+def read_rows(
+    connection: sqlite3.Connection,
+    persistence_id: PersistenceId,
+    anchor: Anchor | None,
+    partition_size: int,
+) -> tuple[Anchor, list[EventRecord]]:
+    """The effective anchor and every row above it, in one read transaction.
+
+    Like Cassandra, it reads from the partition before the first seq_nr's: a write starting
+    there may overrun into this range.
+    """
+    pid = str(persistence_id)
+    connection.execute("BEGIN")
+    try:
+        found = connection.execute(
+            "SELECT seq_nr, writer_epoch FROM deletion_markers WHERE persistence_id = ?", (pid,)
+        ).fetchone()
+        effective = effective_anchor(anchor, Anchor(*found) if found else None)
+        first_partition = max(partition_nr(effective.seq_nr + 1, partition_size) - 1, 0)
+        values = connection.execute(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE persistence_id = ? AND partition_nr >= ?"
+            " AND seq_nr > ?",
+            (pid, first_partition, effective.seq_nr),
+        ).fetchall()
+    finally:
+        connection.execute("COMMIT")
+    return effective, [decode_event(row) for row in values]
+
+
+def raise_marker(
+    connection: sqlite3.Connection, persistence_id: PersistenceId, marker: Anchor
+) -> Anchor:
+    """Store ``marker`` unless a higher one is stored, then delete the rows up to the result."""
+    pid = str(persistence_id)
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        found = connection.execute(
+            "SELECT seq_nr, writer_epoch FROM deletion_markers WHERE persistence_id = ?", (pid,)
+        ).fetchone()
+        current = Anchor(*found) if found else None
+        if current is None or marker.seq_nr > current.seq_nr:
+            connection.execute(
+                "INSERT OR REPLACE INTO deletion_markers VALUES (?, ?, ?)",
+                (pid, marker.seq_nr, marker.epoch),
+            )
+            current = marker
+        connection.execute(
+            "DELETE FROM events WHERE persistence_id = ? AND seq_nr <= ?", (pid, current.seq_nr)
+        )
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return current
+
+
+def claim_epoch(connection: sqlite3.Connection) -> int:
+    """Insert max + 1 into the claims table; the write lock makes it unique across processes."""
+    now_ms = int(time.time() * 1000)
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        (epoch,) = connection.execute(
+            "INSERT INTO epoch_claims (epoch, claimed_at_ms) "
+            "SELECT COALESCE(MAX(epoch), 0) + 1, ? FROM epoch_claims RETURNING epoch",
+            (now_ms,),
+        ).fetchone()
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return int(epoch)
+
+
+def list_persistence_ids(connection: sqlite3.Connection) -> list[PersistenceId]:
+    """Every entity with rows or a deletion marker."""
+    values = connection.execute(
+        "SELECT persistence_id FROM events UNION SELECT persistence_id FROM deletion_markers"
+    ).fetchall()
+    return sorted(PersistenceId.parse(pid) for (pid,) in values)
+
+
+def pending_outbox(connection: sqlite3.Connection, max_count: int) -> list[OutboxRecord]:
+    """Undelivered outbox rows, oldest first."""
+    values = connection.execute(
+        f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivered = 0 ORDER BY position LIMIT ?",
+        (max_count,),
+    ).fetchall()
+    return [decode_outbox(row) for row in values]
+
+
+def mark_delivered(connection: sqlite3.Connection, positions: Sequence[int]) -> None:
+    """Mark outbox rows delivered."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.executemany(
+            "UPDATE outbox SET delivered = 1 WHERE position = ?", [(p,) for p in positions]
+        )
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise

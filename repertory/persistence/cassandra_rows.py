@@ -1,0 +1,142 @@
+"""The events table's columns: binding an atomic write's rows and decoding rows read back.
+
+One place names the columns so the insert, the replay select and the decoder cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from cassandra.query import UNSET_VALUE
+
+from repertory.persistence._records import EventRecord, PersistenceId, RecordSource
+
+EVENT_COLUMNS = (
+    "persistence_id",
+    "partition_nr",
+    "seq_nr",
+    "writer_epoch",
+    "prev_epoch",
+    "event_type",
+    "schema_version",
+    "payload",
+    "timestamp_ms",
+    "command_id",
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "reply",
+    "metadata",
+)
+
+ROW_OVERHEAD = 320
+"""Bytes counted per row besides its variable fields: the server's measure of a mutation counts
+the clustering key, the row's liveness info and about 20 bytes of header per cell (timestamp,
+TTL, deletion time). An over-estimate, so a batch sized with it stays under the server's
+``batch_size_fail_threshold`` measure of the same mutation."""
+
+
+class ChainKey(NamedTuple):
+    """A row's position only: what the canonical chain is resolved from (cheap to read)."""
+
+    seq_nr: int
+    writer_epoch: int
+    prev_epoch: int
+    partition_nr: int
+
+
+def insert_cql(keyspace: str) -> str:
+    names = ", ".join(EVENT_COLUMNS)
+    marks = ", ".join("?" for _ in EVENT_COLUMNS)
+    return f"INSERT INTO {keyspace}.events ({names}) VALUES ({marks})"
+
+
+def select_cql(keyspace: str) -> str:
+    """Rows of one partition in a seq_nr range, in clustering order."""
+    names = ", ".join(EVENT_COLUMNS[1:])
+    return (
+        f"SELECT {names} FROM {keyspace}.events WHERE persistence_id = ? AND partition_nr = ?"
+        " AND seq_nr >= ? AND seq_nr <= ?"
+    )
+
+
+def select_keys_cql(keyspace: str) -> str:
+    return (
+        f"SELECT seq_nr, writer_epoch, prev_epoch FROM {keyspace}.events"
+        " WHERE persistence_id = ? AND partition_nr = ? AND seq_nr > ?"
+    )
+
+
+def bind_values(row: EventRecord) -> tuple[Any, ...]:
+    """The insert's values for one row, in ``EVENT_COLUMNS`` order.
+
+    Absent optional values are left unset, not null: a null in an INSERT writes a tombstone
+    (and an empty map a collection tombstone), which costs space, reads and batch bytes.
+    """
+    source = row.source
+    unset = UNSET_VALUE
+    return (
+        str(row.persistence_id),
+        row.partition_nr,
+        row.seq_nr,
+        row.writer_epoch,
+        row.prev_epoch,
+        row.event_type,
+        row.schema_version,
+        row.payload,
+        row.timestamp_ms,
+        row.command_id,
+        source.topic if source else unset,
+        source.partition if source else unset,
+        source.offset if source else unset,
+        row.reply if row.reply is not None else unset,
+        dict(row.metadata) if row.metadata else unset,
+    )
+
+
+def row_size(row: EventRecord) -> int:
+    """An upper estimate of the bytes the row adds to a batch mutation."""
+    size = ROW_OVERHEAD + len(row.payload) + len(row.event_type) + len(row.command_id)
+    size += len(row.reply) if row.reply else 0
+    size += len(row.source.topic) if row.source else 0
+    return size + sum(len(k) + len(v) + 8 for k, v in row.metadata.items())
+
+
+def decode_row(persistence_id: PersistenceId, row: tuple[Any, ...]) -> EventRecord:
+    """An ``EventRecord`` from a row selected with ``select_cql`` (columns after the id)."""
+    (
+        partition,
+        seq,
+        epoch,
+        prev,
+        etype,
+        version,
+        payload,
+        ts,
+        cmd,
+        topic,
+        part,
+        off,
+        reply,
+        meta,
+    ) = row
+    return EventRecord(
+        persistence_id=persistence_id,
+        seq_nr=seq,
+        writer_epoch=epoch,
+        prev_epoch=prev,
+        partition_nr=partition,
+        event_type=etype,
+        schema_version=version,
+        payload=payload if payload is not None else b"",
+        timestamp_ms=ts,
+        command_id=cmd or "",
+        source=RecordSource(topic=topic, partition=part, offset=off) if topic else None,
+        reply=reply,
+        metadata=_metadata(meta),
+    )
+
+
+def _metadata(value: Mapping[str, str] | None) -> dict[str, str]:
+    return dict(value) if value else {}
