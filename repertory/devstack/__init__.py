@@ -12,6 +12,15 @@ integration test fixtures are thin layers over :class:`DevStack`::
     stack.restart("cassandra")
 """
 
+from repertory.devstack._secure import SecureKafka, StackSecurity
 from repertory.devstack._stack import SERVER_NAMES, DevStack, ServerName, ServerStatus, StartReport
 
-__all__ = ["SERVER_NAMES", "DevStack", "ServerName", "ServerStatus", "StartReport"]
+__all__ = [
+    "SERVER_NAMES",
+    "DevStack",
+    "SecureKafka",
+    "ServerName",
+    "ServerStatus",
+    "StackSecurity",
+    "StartReport",
+]

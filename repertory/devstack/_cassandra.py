@@ -63,8 +63,15 @@ class Cassandra(Server):
     def contact(self) -> tuple[str, int]:
         return HOST, self.port
 
+    authenticator = "AllowAllAuthenticator"
+    """Cassandra's ``authenticator``; a secured stack uses ``PasswordAuthenticator``."""
+
     def port_names(self) -> tuple[str, ...]:
         return ("cassandra", "cassandra_storage", "cassandra_jmx")
+
+    def extra_yaml(self) -> str:
+        """Appended to ``cassandra.yaml`` (a secured stack's TLS options); nothing by default."""
+        return ""
 
     def jars(self) -> JarSet:
         return cassandra_jars(self.settings.cassandra_version)
@@ -77,9 +84,10 @@ class Cassandra(Server):
                 "port": self.port,
                 "storage_port": self.settings.port("cassandra_storage"),
                 "data_dir": self.data,
+                "authenticator": self.authenticator,
             },
         )
-        (self.conf / "cassandra.yaml").write_text(yaml)
+        (self.conf / "cassandra.yaml").write_text(yaml + self.extra_yaml())
         (self.conf / "logback.xml").write_text(render("logback.xml", {}))
         (self.conf / "triggers").mkdir(exist_ok=True)
 

@@ -20,6 +20,7 @@ from repertory.devstack import _process
 from repertory.devstack._cassandra import Cassandra
 from repertory.devstack._jars import is_resolved, resolve_all
 from repertory.devstack._kafka import Kafka
+from repertory.devstack._secure import SecureCassandra, SecureKafka, StackSecurity
 from repertory.devstack._server import HOST, Server, find_java
 from repertory.errors import DevstackError
 
@@ -72,6 +73,8 @@ class DevStack:
         settings: the ``devstack`` settings section (versions, ports, directories, heaps).
         echo: called with a line of progress ("resolving jars ...") for people watching.
         stop_timeout: seconds a server gets to stop on SIGTERM before it is killed.
+        security: run the secured variant (a SASL_SSL Kafka listener, Cassandra with TLS and
+            passwords; see ``_secure``); default none: the plain stack.
     """
 
     def __init__(
@@ -80,10 +83,14 @@ class DevStack:
         *,
         echo: Callable[[str], None] | None = None,
         stop_timeout: float = 60.0,
+        security: StackSecurity | None = None,
     ) -> None:
         self.settings = settings
-        self.kafka = Kafka(settings)
-        self.cassandra = Cassandra(settings)
+        self.security = security
+        self.kafka = Kafka(settings) if security is None else SecureKafka(settings, security)
+        self.cassandra = (
+            Cassandra(settings) if security is None else SecureCassandra(settings, security)
+        )
         self._servers: dict[str, Server] = {"kafka": self.kafka, "cassandra": self.cassandra}
         self._echo = echo or (lambda _line: None)
         self._stop_timeout = stop_timeout
