@@ -1,0 +1,272 @@
+"""The composition root: an engine built from settings, run inside the caller's event loop.
+
+::
+
+    async with Engine(settings, entities=[account], registry=registry) as engine:
+        balance = await engine.ask("account", "42", Deposit(amount=5), timeout=2.0)
+
+In Kafka mode (``kafka.enabled``) every ask and tell travels through the commands topic, so
+each entity has one writer (the owner of its partition) and every command can be redelivered;
+asks name the replies topic as reply-to and wait there. Embedded (no Kafka) they reach the
+entity runtime directly, and emitted commands go through the journal's outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterable
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Any
+
+from repertory._engine_parts import OutboxRelay, open_stores
+from repertory._engine_store import JournalEventStore
+from repertory.actors import ActorRef, Emit, EntityRuntime, EntityType
+from repertory.config import Settings
+from repertory.errors import ActorDeadError
+from repertory.kafka import (
+    CapturingStore,
+    CommandClient,
+    EgressContext,
+    EgressEncoder,
+    KafkaEdge,
+    commands_partitions,
+)
+from repertory.observability import get_logger
+from repertory.persistence import Journal, Outbox, PersistenceId
+from repertory.protocols import (
+    CommandEnvelope,
+    InputLimits,
+    Message,
+    Serializer,
+    StateChange,
+    TypeRegistry,
+)
+
+__all__ = ["Engine"]
+
+_log = get_logger("repertory.engine")
+_OUTBOX_INTERVAL = 0.05
+
+
+class Engine:
+    """One engine: journal, entity runtime and (in Kafka mode) the Kafka edges.
+
+    Args:
+        settings: every section, validated.
+        entities: the entity types this engine hosts.
+        registry: every command, event, reply and state type that crosses a boundary.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        entities: Iterable[EntityType[Any, Any, Any]],
+        *,
+        registry: TypeRegistry,
+    ) -> None:
+        self.settings = settings
+        self.entity_types = list(entities)
+        limits = InputLimits(**settings.protocols.model_dump())
+        self.serializer = Serializer(registry, limits)
+        self.journal: Journal | None = None
+        self.runtime: EntityRuntime | None = None
+        self.edge: KafkaEdge | None = None
+        self.client: CommandClient | None = None
+        self._store: JournalEventStore | None = None
+        self._stopped_commands: set[str] = set()
+        self._stack: AsyncExitStack | None = None
+
+    def __repr__(self) -> str:
+        mode = "kafka" if self.settings.kafka.enabled else "embedded"
+        return f"Engine({mode}, types={[t.name for t in self.entity_types]}, edge={self.edge!r})"
+
+    @property
+    def kafka_mode(self) -> bool:
+        return self.settings.kafka.enabled
+
+    async def __aenter__(self) -> Engine:
+        async with AsyncExitStack() as stack:
+            if self.kafka_mode:
+                await self._start_kafka(stack)
+            else:
+                await self._start_embedded(stack)
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.__aexit__(exc_type, exc, tb)
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    async def _open(self, stack: AsyncExitStack, partitions: int | None) -> JournalEventStore:
+        journal, snapshots = await open_stores(self.settings, partitions)
+        stack.push_async_callback(snapshots.aclose)
+        stack.push_async_callback(journal.aclose)
+        self.journal = journal
+        self._store = JournalEventStore(journal, snapshots, self.serializer)
+        return self._store
+
+    async def _start_runtime(self, stack: AsyncExitStack, runtime: EntityRuntime) -> None:
+        await stack.enter_async_context(runtime)
+        self.runtime = runtime
+
+    async def _start_embedded(self, stack: AsyncExitStack) -> None:
+        store = await self._open(stack, None)
+        assert self.journal is not None
+        store.epoch = await self.journal.claim_epoch()
+        outbox = self.journal if isinstance(self.journal, Outbox) else None
+        runtime = EntityRuntime(
+            store,
+            self.entity_types,
+            settings=self.settings.entities,
+            on_emit=_ignore_emits if outbox is not None else None,
+        )
+        await self._start_runtime(stack, runtime)
+        if outbox is not None:
+            relay = OutboxRelay(outbox, runtime, self.serializer, _OUTBOX_INTERVAL)
+            task = asyncio.create_task(relay.run(), name="outbox-relay")
+            stack.push_async_callback(_cancel, task)
+
+    async def _start_kafka(self, stack: AsyncExitStack) -> None:
+        settings = self.settings.kafka
+        partitions = await commands_partitions(settings)
+        store = await self._open(stack, partitions)
+        encoder = EgressEncoder(self.serializer, settings)
+        capture = CapturingStore(store, encoder, lambda: store.epoch)
+        runtime = EntityRuntime(
+            capture,
+            self.entity_types,
+            settings=self.settings.entities,
+            snapshots_wait_for_commit=True,
+            on_emit=_ignore_emits,  # emitted commands travel in the egress transaction
+            on_dead_letter=self._given_up,
+        )
+        await self._start_runtime(stack, runtime)
+
+        def context(count: int) -> EgressContext:
+            return EgressContext(
+                settings=settings,
+                runtime=runtime,
+                store=capture,
+                encoder=encoder,
+                limits=self.serializer.limits,
+                partitions=count,
+                republish=self._republish,
+                group_id=settings.group_id,
+                stopped_commands=self._stopped_commands,
+            )
+
+        self.edge = KafkaEdge(settings, context, self._claim_epoch, partitions)
+        await self.edge.start()
+        stack.push_async_callback(self.edge.stop)
+        self.client = CommandClient(settings, self.serializer)
+        await self.client.start()
+        stack.push_async_callback(self.client.stop)
+
+    async def _claim_epoch(self) -> int:
+        assert self.journal is not None and self._store is not None
+        epoch = await self.journal.claim_epoch()
+        self._store.epoch = epoch
+        return epoch
+
+    async def _republish(self, persistence_id: str, first: int, last: int) -> list[StateChange]:
+        assert self.journal is not None
+        rows = self.journal.replay(PersistenceId.parse(persistence_id), first, last)
+        return [EgressEncoder.journaled_change(row) async for row in rows]
+
+    def _given_up(self, persistence_id: str, command: Any, command_id: str, reason: str) -> None:
+        self._stopped_commands.add(command_id)
+        _log.warning(
+            "command given up", persistence_id=persistence_id, command_id=command_id, reason=reason
+        )
+
+    # -- the embedding API ----------------------------------------------------------------------
+
+    async def ask(
+        self,
+        entity_type: str,
+        entity_id: str,
+        command: Message,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - the actor vocabulary (pykka's ask)
+        command_id: str | None = None,
+    ) -> Any:
+        """Send ``command`` to one entity and wait for its reply.
+
+        Args:
+            timeout: seconds; default ``kafka.ask_timeout`` (Kafka) or ``entities.ask_timeout``.
+            command_id: for dedupe; a fresh one by default (pass the same to resend safely).
+
+        Raises:
+            AskTimeout: no reply in time.
+            CommandFailed: (Kafka mode) the entity rejected the command or gave it up.
+            Exception: (embedded) the error of ``Effect.reject``.
+        """
+        command_id = command_id or uuid.uuid4().hex
+        if self.client is not None:
+            envelope = self._envelope(entity_type, entity_id, command, command_id, reply=True)
+            wait = timeout if timeout is not None else self.settings.kafka.ask_timeout
+            return await self.client.ask(envelope, wait)
+        runtime = self._running()
+        wait = timeout if timeout is not None else runtime.settings.ask_timeout
+        ref: ActorRef[Any] = runtime.ref(entity_type, entity_id)
+        return await ref.ask(command, timeout=wait, command_id=command_id)
+
+    async def tell(
+        self, entity_type: str, entity_id: str, command: Message, *, command_id: str | None = None
+    ) -> str:
+        """Send ``command`` without waiting for its outcome; returns its command id."""
+        command_id = command_id or uuid.uuid4().hex
+        if self.client is not None:
+            envelope = self._envelope(entity_type, entity_id, command, command_id, reply=False)
+            await self.client.tell(envelope)
+        else:
+            ref: ActorRef[Any] = self._running().ref(entity_type, entity_id)
+            await ref.tell(command, command_id=command_id)
+        return command_id
+
+    def _envelope(
+        self, entity_type: str, entity_id: str, command: Message, command_id: str, *, reply: bool
+    ) -> CommandEnvelope:
+        type_name, version, payload = self.serializer.encode_message(command)
+        return CommandEnvelope(
+            command_id=command_id,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            message_type=type_name,
+            schema_version=version,
+            timestamp_ms=int(time.time() * 1000),
+            payload=payload,
+            reply_to=self.settings.kafka.replies_topic if reply else None,
+        )
+
+    def _running(self) -> EntityRuntime:
+        if self.runtime is None:
+            raise ActorDeadError("the engine is not running")
+        return self.runtime
+
+    def statistics(self) -> dict[str, int]:
+        """The runtime's counts, and the Kafka edge's in Kafka mode."""
+        stats = dict(self.runtime.statistics()) if self.runtime else {}
+        if self.edge is not None:
+            stats.update({f"kafka_{k}": v for k, v in self.edge.statistics().items()})
+        return stats
+
+
+async def _ignore_emits(source: str, seq_nr: int, numbered: tuple[tuple[str, Emit], ...]) -> None:
+    """Emitted commands leave through the egress transaction or the outbox, not from here."""
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

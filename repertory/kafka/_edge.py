@@ -1,0 +1,172 @@
+"""The Kafka edge of an engine: the commands-topic consumer, its poll loop and backpressure.
+
+The poll loop only fetches and hands records to the owning partition's worker; everything
+slow (mailboxes, journal writes, transactions) happens in the workers, so one slow partition
+never stalls the others. A partition with too many commands in flight is paused — never
+dropped — and resumed once its commits bring it back under half the bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from repertory.config import KafkaSettings
+from repertory.errors import JournalMismatch
+from repertory.kafka._egress_context import EgressContext
+from repertory.kafka._ownership import Ownership
+from repertory.kafka._partition import PartitionWorker
+from repertory.kafka._records import source_record
+from repertory.observability import get_logger
+
+__all__ = ["KafkaEdge", "commands_partitions", "consumer_options", "topic_partitions"]
+
+_log = get_logger("repertory.kafka.edge")
+_POLL_MS = 100
+
+
+def consumer_options(settings: KafkaSettings) -> dict[str, Any]:
+    """Safe consumer settings: no auto-commit, committed records only."""
+    return {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "client_id": settings.client_id,
+        "enable_auto_commit": False,
+        "isolation_level": "read_committed",
+        "auto_offset_reset": "earliest",
+        "fetch_max_bytes": settings.fetch_max_bytes,
+        "max_partition_fetch_bytes": settings.max_partition_fetch_bytes,
+        "fetch_max_wait_ms": settings.fetch_max_wait_ms,
+        "request_timeout_ms": settings.request_timeout_ms,
+    }
+
+
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str, wait: float = 30.0) -> int:
+    """The topic's partition count, waiting for metadata (raises TimeoutError)."""
+    async with asyncio.timeout(wait):
+        while True:
+            found = consumer.partitions_for_topic(topic)
+            if found:
+                return len(found)
+            await consumer._client.force_metadata_update()  # no public metadata refresh
+            await asyncio.sleep(0.1)
+
+
+class KafkaEdge:
+    """Consumes the commands topic as a group member and runs the owned partitions.
+
+    Args:
+        settings: the ``kafka`` section.
+        context_factory: builds the shared worker context once the partition count is known.
+        claim_epoch: claims a writer epoch for an assignment (see ``Ownership``).
+        expected_partitions: the partition count recorded in the journal, if any; a
+            different count refuses to start.
+    """
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        context_factory: Callable[[int], EgressContext],
+        claim_epoch: Callable[[], Awaitable[int]],
+        expected_partitions: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self._context_factory = context_factory
+        self._claim_epoch = claim_epoch
+        self._expected = expected_partitions
+        self.consumer = AIOKafkaConsumer(
+            group_id=settings.group_id,
+            session_timeout_ms=settings.session_timeout_ms,
+            heartbeat_interval_ms=settings.heartbeat_interval_ms,
+            max_poll_interval_ms=settings.max_poll_interval_ms,
+            **consumer_options(settings),
+        )
+        self.ownership: Ownership | None = None
+        self.partitions = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"KafkaEdge({self.settings.commands_topic!r}, {self.ownership!r})"
+
+    async def start(self) -> None:
+        """Join the group and start polling (assignment happens in the background).
+
+        Raises:
+            JournalMismatch: the topic's partition count is not the journal's recorded one.
+        """
+        consumer = self.consumer
+        await consumer.start()
+        try:
+            topic = self.settings.commands_topic
+            self.partitions = await topic_partitions(consumer, topic)
+            if self._expected is not None and self._expected != self.partitions:
+                raise JournalMismatch(
+                    f"topic [{topic}] has [{self.partitions}] partitions; the journal records "
+                    f"[{self._expected}]: resizing is an offline step"
+                )
+            context = self._context_factory(self.partitions)
+            self.ownership = Ownership(context, consumer, self._claim_epoch, self._progress)
+            consumer.subscribe([topic], listener=self.ownership)
+        except BaseException:
+            await consumer.stop()
+            raise
+        self._task = asyncio.create_task(self._poll(), name="kafka-ingress")
+
+    async def stop(self) -> None:
+        """Stop polling, abandon uncommitted work, leave the group."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self.ownership is not None:
+            await self.ownership.release()
+        await self.consumer.stop()
+
+    async def _poll(self) -> None:
+        consumer = self.consumer
+        limit = self.settings.max_in_flight_per_partition
+        while True:
+            fetched = await consumer.getmany(
+                timeout_ms=_POLL_MS, max_records=self.settings.max_poll_records
+            )
+            ownership = self.ownership
+            assert ownership is not None
+            for tp, records in fetched.items():
+                worker = ownership.workers.get(tp)
+                if worker is None:
+                    continue  # dropped (fenced) or already released: not ours to process
+                worker.offer([source_record(r) for r in records])
+                if worker.in_flight >= limit:
+                    consumer.pause(tp)
+
+    def _progress(self, worker: PartitionWorker) -> None:
+        tp = worker.producer.tp
+        limit = self.settings.max_in_flight_per_partition
+        if worker.in_flight <= limit // 2 and tp in self.consumer.paused():
+            self.consumer.resume(tp)
+
+    def statistics(self) -> dict[str, int]:
+        """Owned, paused and dropped partitions, the epoch, commands in flight and committed."""
+        ownership = self.ownership
+        workers = list(ownership.workers.values()) if ownership else []
+        return {
+            "owned": len(workers),
+            "paused": len(self.consumer.paused()),
+            "dropped": len(ownership.dropped) if ownership else 0,
+            "epoch": ownership.epoch if ownership else 0,
+            "in_flight": sum(w.in_flight for w in workers),
+            "committed": sum(w.committed_commands for w in workers),
+        }
+
+
+async def commands_partitions(settings: KafkaSettings) -> int:
+    """The commands topic's partition count, asked with a short-lived client (the journal
+    records it, or checks it, before the engine joins the group)."""
+    consumer = AIOKafkaConsumer(**consumer_options(settings))
+    await consumer.start()
+    try:
+        return await topic_partitions(consumer, settings.commands_topic)
+    finally:
+        await consumer.stop()

@@ -1,0 +1,264 @@
+"""One owned input partition: intake delivers commands, egress commits them, both at once.
+
+Two tasks per partition form a pipeline. Intake decodes each batch of records and hands the
+commands to their entities (waiting when a mailbox is full); egress takes the batches in
+offset order, waits for each command's outcome (the journal has acknowledged its events by
+then), builds the batch's transaction and commits it. So batch N+1 is consumed and journaled
+while batch N is published, and a command whose write outcome is unknown simply holds its
+batch until the entity's retry settles: the in-flight bound then pauses the partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from repertory.actors import CommandSource
+from repertory.errors import (
+    ActorDeadError,
+    DuplicateCommand,
+    RepertoryError,
+    WriteOutcomeUnknown,
+    WriteRejected,
+)
+from repertory.kafka._contents import RecordOutcome, build_contents
+from repertory.kafka._dead_letters import STOPPED_ENTITY
+from repertory.kafka._egress_context import EgressContext
+from repertory.kafka._intake import Slot, admit, condemn
+from repertory.kafka._partitioner import partition_for
+from repertory.kafka._records import SourceRecord
+from repertory.kafka._transactions import PartitionFenced, PartitionProducer
+from repertory.observability import get_logger
+
+__all__ = ["Abandoned", "PartitionWorker"]
+
+_log = get_logger("repertory.kafka.partition")
+_REDELIVERY_DELAY = 0.2
+
+
+class Abandoned(Exception):
+    """A batch cannot be committed by this worker (ownership is being lost); it stays
+    uncommitted and the next owner gets its records again."""
+
+
+class PartitionWorker:
+    """Runs one partition from its first uncommitted offset (see the module doc).
+
+    Args:
+        context: what every partition of the edge shares.
+        producer: this partition's started and proven transactional producer.
+        on_progress: called after each commit (ingress resumes a paused partition).
+        on_fenced: called once if the producer is fenced (ingress stops fetching it).
+    """
+
+    def __init__(
+        self,
+        context: EgressContext,
+        producer: PartitionProducer,
+        *,
+        on_progress: Callable[[PartitionWorker], None],
+        on_fenced: Callable[[PartitionWorker], None],
+    ) -> None:
+        self.context = context
+        self.producer = producer
+        self.topic, self.partition = producer.tp.topic, producer.tp.partition
+        self.in_flight = 0
+        self.committed_commands = 0
+        self._incoming: asyncio.Queue[list[SourceRecord]] = asyncio.Queue()
+        self._ready: asyncio.Queue[list[Slot]] = asyncio.Queue()
+        self._on_progress = on_progress
+        self._on_fenced = on_fenced
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+
+    def __repr__(self) -> str:
+        return (
+            f"PartitionWorker({self.topic}/{self.partition}, in_flight={self.in_flight}, "
+            f"committed={self.committed_commands})"
+        )
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._intake(), name=f"intake-{self.topic}-{self.partition}"),
+            asyncio.create_task(self._egress(), name=f"egress-{self.topic}-{self.partition}"),
+        ]
+
+    def offer(self, records: Sequence[SourceRecord]) -> None:
+        """Take consumed records (in offset order); they count as in flight until committed."""
+        size = self.context.settings.max_batch_records
+        for i in range(0, len(records), size):
+            self._incoming.put_nowait(list(records[i : i + size]))
+        self.in_flight += len(records)
+
+    async def close(self) -> None:
+        """Stop at once: uncommitted work is abandoned (its records come back to the next
+        owner), the producer stops, and this partition's entities are passivated."""
+        self._closing = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.producer.stop()
+        context = self.context
+        context.store.unwatch(self.topic, self.partition)
+        partitions, mine = context.partitions, self.partition
+        released = await context.runtime.release(
+            lambda pid: partition_for(pid.encode(), partitions) == mine
+        )
+        _log.info("partition released", topic=self.topic, partition=mine, entities=released)
+
+    # -- intake ------------------------------------------------------------------------------
+
+    async def _intake(self) -> None:
+        context = self.context
+        types = context.runtime.types
+        while True:
+            records = await self._incoming.get()
+            slots = []
+            for record in records:
+                slot = admit(
+                    record,
+                    partitions=context.partitions,
+                    limits=context.limits,
+                    encoder=context.encoder,
+                    types=types,
+                )
+                if slot.outcome is None:
+                    await self._deliver(slot)
+                slots.append(slot)
+            self._ready.put_nowait(slots)
+
+    async def _deliver(self, slot: Slot) -> None:
+        envelope, record = slot.envelope, slot.record
+        assert envelope is not None and slot.entity_type is not None
+        slot.attempts += 1
+        slot.future = asyncio.get_running_loop().create_future()
+        source = CommandSource(topic=record.topic, partition=record.partition, offset=record.offset)
+        await self.context.runtime.deliver(
+            slot.entity_type,
+            envelope.entity_id,
+            slot.command,
+            envelope.command_id,
+            source,
+            envelope.timestamp_ms / 1000,
+            slot.future,
+        )
+
+    # -- egress ------------------------------------------------------------------------------
+
+    async def _egress(self) -> None:
+        context = self.context
+        try:
+            while True:
+                slots = await self._next_slots()
+                outcomes = [await self._resolve(slot) for slot in slots]
+                contents = build_contents(outcomes, context.encoder.change_record)
+                await self.producer.publish(contents)
+                for pid, seq_nr in contents.committed.items():
+                    context.runtime.mark_committed(pid, seq_nr)
+                self.in_flight -= len(slots)
+                self.committed_commands += len(slots)
+                self._on_progress(self)
+        except PartitionFenced as exc:
+            _log.warning("partition fenced: another worker owns it", error=str(exc))
+            self._on_fenced(self)
+        except Abandoned as exc:
+            _log.info("batch abandoned uncommitted", topic=self.topic, reason=str(exc))
+        except Exception as exc:  # a bug must not stall the partition silently: give it up
+            _log.error(
+                "egress failed; partition given up until the next assignment",
+                topic=self.topic,
+                partition=self.partition,
+                error=repr(exc),
+            )
+            self._on_fenced(self)
+
+    async def _next_slots(self) -> list[Slot]:
+        """The next batch, merged with the batches queued behind it (up to the batch cap): a
+        transaction costs several round trips, so under load fewer, larger ones keep up."""
+        slots = await self._ready.get()
+        cap = self.context.settings.max_batch_records
+        while not self._ready.empty() and len(slots) < cap:
+            slots.extend(self._ready.get_nowait())
+        return slots
+
+    async def _resolve(self, slot: Slot) -> RecordOutcome:
+        """Wait for one command's outcome and turn it into what the transaction carries."""
+        while slot.outcome is None:
+            assert slot.future is not None and slot.envelope is not None
+            try:
+                value: Any = await slot.future
+            except Exception as exc:
+                if await self._redelivered(slot, exc):
+                    continue
+                slot.outcome = await self._failed(slot, exc)
+            else:
+                slot.outcome = await self._answered(slot, value)
+        return slot.outcome
+
+    async def _answered(self, slot: Slot, value: Any) -> RecordOutcome:
+        assert slot.envelope is not None
+        outcome = await self._published_events(slot.record)
+        reply = self.context.encoder.reply_record(slot.envelope, value)
+        if reply is not None:
+            outcome.out.append(reply)
+        return outcome
+
+    async def _failed(self, slot: Slot, error: Exception) -> RecordOutcome:
+        envelope, record, context = slot.envelope, slot.record, self.context
+        assert envelope is not None
+        if isinstance(error, ActorDeadError):  # the supervisor gave up on this command
+            context.stopped_commands.discard(envelope.command_id)
+            return condemn(record, envelope, STOPPED_ENTITY, error, context.encoder)
+        outcome = await self._published_events(record)
+        if isinstance(error, DuplicateCommand | WriteRejected) or not isinstance(
+            error, RepertoryError
+        ):
+            failure = context.encoder.failure_record(envelope, error)
+            if failure is not None:
+                outcome.out.append(failure)
+        return outcome
+
+    async def _redelivered(self, slot: Slot, error: Exception) -> bool:
+        """Whether a failed command is tried again rather than given an outcome.
+
+        An entity that died without its supervisor giving the command up (recovery failed,
+        say) must not lose it: it is delivered again. A write whose outcome is unknown only
+        fails an ask when the entity is being released: the batch is abandoned.
+
+        Raises:
+            Abandoned: this worker is losing the partition.
+        """
+        assert slot.envelope is not None
+        if self._closing or isinstance(error, WriteOutcomeUnknown):
+            raise Abandoned(f"[{slot.record.where()}] unsettled: {error!r}")
+        if not isinstance(error, ActorDeadError):
+            return False
+        if slot.envelope.command_id in self.context.stopped_commands:
+            return False
+        _log.warning(
+            "entity died before answering; delivering the command again",
+            command_id=slot.envelope.command_id,
+            attempt=slot.attempts,
+            error=repr(error),
+        )
+        await asyncio.sleep(min(5.0, _REDELIVERY_DELAY * slot.attempts))
+        await self._deliver(slot)
+        return True
+
+    async def _published_events(self, record: SourceRecord) -> RecordOutcome:
+        """The state changes and emitted commands of the record's command: just stored, or
+        stored earlier by a writer whose transaction never committed (republished)."""
+        store, key = self.context.store, (record.topic, record.partition, record.offset)
+        captured = store.take(key)
+        if captured is not None:
+            return RecordOutcome(record, captured.changes, captured.emits)
+        replayed = store.take_replayed(key)
+        if replayed is None:
+            return RecordOutcome(record)
+        pid, events = replayed
+        seq_nrs = [event.seq_nr for event in events]
+        changes = await self.context.republish(pid, min(seq_nrs), max(seq_nrs))
+        wanted = set(seq_nrs)
+        emits = [r for e in events for r in self.context.encoder.emitted(pid, e)]
+        return RecordOutcome(record, [c for c in changes if c.seq_nr in wanted], emits)

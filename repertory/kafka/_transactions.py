@@ -1,0 +1,171 @@
+"""One input partition's transactional producer: the fence, the proof, and egress commits.
+
+The transactional id is stable per input partition, so starting this producer fences any
+earlier owner's producer of the same partition and settles its open transaction. A transaction
+that fails without being fenced is aborted and retried with identical contents; a fenced one
+means this worker is a zombie for the partition: the producer is never used again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    KafkaError,
+    ProducerFenced,
+    TransactionalIdAuthorizationFailed,
+)
+
+from repertory.config import KafkaSettings
+from repertory.errors import RepertoryError
+from repertory.kafka._contents import TransactionContents
+from repertory.kafka._records import OutRecord
+from repertory.observability import get_logger
+
+__all__ = ["PartitionFenced", "PartitionProducer", "producer_options"]
+
+_log = get_logger("repertory.kafka.transactions")
+_FENCED = (ProducerFenced, InvalidProducerEpoch, TransactionalIdAuthorizationFailed)
+_MAX_BACKOFF = 2.0
+
+
+class PartitionFenced(RepertoryError):
+    """Another producer took this partition's transactional id: we are a zombie for it."""
+
+
+def producer_options(settings: KafkaSettings) -> dict[str, Any]:
+    """Safe producer settings (aiokafka's defaults are acks=1 and no idempotence)."""
+    return {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "client_id": settings.client_id,
+        "acks": "all",
+        "enable_idempotence": True,
+        "linger_ms": settings.linger_ms,
+        "retry_backoff_ms": settings.retry_backoff_ms,
+        "request_timeout_ms": settings.request_timeout_ms,
+    }
+
+
+class PartitionProducer:
+    """The transactional producer of one input partition (see the module doc)."""
+
+    def __init__(self, settings: KafkaSettings, topic: str, partition: int) -> None:
+        self.settings = settings
+        self.tp = TopicPartition(topic, partition)
+        self.transactional_id = settings.transactional_id(topic, partition)
+        self._producer = AIOKafkaProducer(
+            transactional_id=self.transactional_id,
+            transaction_timeout_ms=settings.transaction_timeout_ms,
+            **producer_options(settings),
+        )
+        self.fenced = False
+        self.commits = 0
+
+    def __repr__(self) -> str:
+        return f"PartitionProducer({self.transactional_id!r}, fenced={self.fenced})"
+
+    async def start(self) -> None:
+        """Start the producer: its ``InitProducerId`` fences every older holder of the id.
+
+        Raises:
+            PartitionFenced: a newer producer already holds the id.
+        """
+        try:
+            await self._producer.start()
+        except _FENCED as exc:
+            self.fenced = True
+            raise PartitionFenced(f"[{self.transactional_id}] fenced at start") from exc
+
+    async def prove(self, next_offset: int) -> None:
+        """One transactional round trip committing the already committed offset.
+
+        It succeeds only if no newer owner started this partition's producer, which proves
+        the epoch claimed before it is older than any later owner's.
+
+        Raises:
+            PartitionFenced: it is not ours any more.
+        """
+        await self.publish(
+            TransactionContents((), {(self.tp.topic, self.tp.partition): next_offset}, {}, 0)
+        )
+
+    async def publish(self, contents: TransactionContents) -> None:
+        """Commit ``contents`` in one transaction, retrying identically until it commits.
+
+        Raises:
+            PartitionFenced: the producer was fenced; nothing of this transaction is visible.
+        """
+        attempt = 0
+        while True:
+            if self.fenced:
+                raise PartitionFenced(f"[{self.transactional_id}] is fenced")
+            try:
+                await self._transaction(contents.records, contents.offsets)
+                self.commits += 1
+                return
+            except _FENCED as exc:
+                self.fenced = True
+                raise PartitionFenced(f"[{self.transactional_id}] fenced") from exc
+            except KafkaError as exc:
+                attempt += 1
+                delay = min(_MAX_BACKOFF, self.settings.retry_backoff_ms / 1000 * 2**attempt)
+                _log.warning(
+                    "transaction failed; retrying it unchanged",
+                    transactional_id=self.transactional_id,
+                    attempt=attempt,
+                    error=repr(exc),
+                )
+                await self._abort_quietly()
+                await asyncio.sleep(delay)
+
+    async def _transaction(
+        self, records: Iterable[OutRecord], offsets: dict[tuple[str, int], int]
+    ) -> None:
+        producer = self._producer
+        await producer.begin_transaction()
+        try:
+            sends = [
+                await producer.send(r.topic, r.value, key=r.key, headers=r.headers) for r in records
+            ]
+            if sends:
+                await asyncio.gather(*sends)
+            committed = {TopicPartition(t, p): o for (t, p), o in offsets.items()}
+            await producer.send_offsets_to_transaction(committed, self.settings.group_id)
+        except BaseException:
+            await self._abort_quietly()
+            raise
+        await producer.commit_transaction()
+
+    async def _abort_quietly(self) -> None:
+        manager = self._producer._txn_manager  # no public state query
+        if manager is None:
+            return
+        state = manager.state.name
+        if state in {"READY", "UNINITIALIZED"}:
+            return
+        if state not in {"IN_TRANSACTION", "ABORTABLE_ERROR"}:
+            # a fatal or stuck producer cannot run another transaction: give the partition up
+            # as if fenced; the next assignment starts a fresh producer.
+            _log.error("producer unusable", transactional_id=self.transactional_id, state=state)
+            self.fenced = True
+            return
+        try:
+            await self._producer.abort_transaction()
+        except _FENCED:
+            self.fenced = True
+        except Exception as exc:  # the retry (or the next owner) settles it
+            _log.info("abort failed", transactional_id=self.transactional_id, error=repr(exc))
+
+    async def stop(self) -> None:
+        """Stop the producer (an open transaction is aborted by the broker on timeout, or by
+        the next owner's fence)."""
+        try:
+            await self._producer.stop()
+        except Exception as exc:  # stopping a fenced or broken producer may raise; it is gone
+            _log.info(
+                "producer stop failed", transactional_id=self.transactional_id, error=repr(exc)
+            )
