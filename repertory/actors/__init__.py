@@ -30,6 +30,7 @@ from repertory.actors._store import (
     WriteAck,
     WriteStatus,
 )
+from repertory.actors.journal_store import JournalEventStore, ZombieHandler
 from repertory.actors.supervision import (
     Backoff,
     Decision,
@@ -60,6 +61,7 @@ __all__ = [
     "EntityWrite",
     "Escalate",
     "EventStore",
+    "JournalEventStore",
     "ManualClock",
     "Phase",
     "Recovery",
@@ -73,4 +75,5 @@ __all__ = [
     "Timer",
     "WriteAck",
     "WriteStatus",
+    "ZombieHandler",
 ]

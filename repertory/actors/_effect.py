@@ -65,12 +65,12 @@ class Effect(Generic[S, E]):
         """Persist one event, or several as one atomic write (a list or tuple of events)."""
         batch: tuple[E, ...] = (
             tuple(cast(Iterable[E], events))
-            if isinstance(events, list | tuple)
+            if isinstance(events, _SEQUENCES)
             else (cast(E, events),)
         )
         if not batch:
             raise ValueError("Effect.persist needs at least one event; use Effect.none()")
-        return Effect(events=batch)
+        return _new_effect(batch, None, None, (), (), False)
 
     @classmethod
     def none(cls) -> Effect[Any, Any]:
@@ -80,7 +80,7 @@ class Effect(Generic[S, E]):
     @classmethod
     def reply_with(cls, value: object) -> Effect[Any, Any]:
         """Change nothing and answer ``value``."""
-        return Effect(reply=lambda _state: value)
+        return _new_effect((), lambda _state: value, None, (), (), False)
 
     @classmethod
     def reject(cls, error: Exception) -> Effect[Any, Any]:
@@ -88,7 +88,7 @@ class Effect(Generic[S, E]):
 
         A rejection is a business answer (``InsufficientFunds``), not a failure of the entity.
         """
-        return Effect(rejection=error)
+        return _new_effect((), None, error, (), (), False)
 
     @classmethod
     def stop(cls) -> Effect[Any, Any]:
@@ -97,9 +97,9 @@ class Effect(Generic[S, E]):
 
     def then_reply(self, reply: Callable[[S], object]) -> Effect[S, E]:
         """Answer with ``reply(state after the events)``, sent once the events are committed."""
-        self._refuse_on_rejection("then_reply")
-        # built directly: dataclasses.replace costs several microseconds on a hot path
-        return Effect(self.events, reply, None, self.emits, self.side_effects, self.stop_after)
+        if self.rejection is not None:
+            self._refuse_on_rejection("then_reply")
+        return _new_effect(self.events, reply, None, self.emits, self.side_effects, self.stop_after)
 
     def then_run(self, side_effect: Callable[[S], object]) -> Effect[S, E]:
         """Run ``side_effect(state)`` after the events are committed: at most once, never on
@@ -123,3 +123,31 @@ class Effect(Generic[S, E]):
 
 
 _NONE: Effect[Any, Any] = Effect()
+_SEQUENCES = (list, tuple)
+
+# A frozen dataclass's ``__init__`` goes through ``object.__setattr__`` once per field, several
+# times slower than setting the slots directly; effects are built once or twice per command, so
+# the class methods above build them here (same fields, same equality and hash).
+_new = object.__new__
+_set_events, _set_reply, _set_rejection, _set_emits, _set_side_effects, _set_stop_after = (
+    Effect.__dict__[name].__set__
+    for name in ("events", "reply", "rejection", "emits", "side_effects", "stop_after")
+)
+
+
+def _new_effect(
+    events: tuple[Any, ...],
+    reply: Callable[[Any], object] | None,
+    rejection: Exception | None,
+    emits: tuple[Emit, ...],
+    side_effects: tuple[Callable[[Any], object], ...],
+    stop_after: bool,
+) -> Effect[Any, Any]:
+    effect: Effect[Any, Any] = _new(Effect)
+    _set_events(effect, events)
+    _set_reply(effect, reply)
+    _set_rejection(effect, rejection)
+    _set_emits(effect, emits)
+    _set_side_effects(effect, side_effects)
+    _set_stop_after(effect, stop_after)
+    return effect

@@ -1,9 +1,15 @@
-"""One entity actor: a mailbox, a state, one command at a time, group commit, supervision.
+"""One entity actor while it runs: a mailbox, a state, one command at a time, group commit.
 
-The entity owns no task while idle: a task is started by the first command after a quiet spell
-and ends when the mailbox is empty and no write is in flight (so an idle entity costs a few
-hundred bytes). Its phases: recovery (snapshot → replay) with commands stashed in the mailbox,
-then running.
+The entity owns no task in the ordinary course. A command that finds it running and free is
+handled at once, in the sender's turn (still one command at a time: nothing else runs
+meanwhile); a write goes to the batcher, and its acknowledgement — delivered by callback —
+completes the commands it holds and takes the next ones from the mailbox. A task (see
+``_drive``) is started only for what needs waiting: recovery, a restart, a stop, a rejected
+write or one whose outcome is unknown. An idle entity holds no task, no mailbox and no timer.
+
+Log lines about an entity carry its ``persistence_id`` (and ``seq_nr``, ``command_id``) as
+keyword context, not structlog contextvars: most of its work runs in other tasks' turns (the
+sender's, the batcher's), where binding would label their lines too. Nothing logs per command.
 """
 
 from __future__ import annotations
@@ -15,25 +21,19 @@ from typing import TYPE_CHECKING, Any
 
 from repertory.actors._dedupe import DedupeWindow, Seen
 from repertory.actors._delivery import Delivery, settle, settle_error
+from repertory.actors._drive import drive
 from repertory.actors._entity_type import EntityType
-from repertory.actors._failures import abandon, fail_queued, on_handler_failure
+from repertory.actors._failures import abandon, on_handler_failure
 from repertory.actors._group_commit import Entry, Group, HandlerFailure, Work, run_command
-from repertory.actors._recovery import Phase, recover
-from repertory.actors._store import EntityWrite, WriteAck, WriteStatus
+from repertory.actors._recovery import Phase
+from repertory.actors._store import WriteAck, WriteStatus, new_entity_write
 from repertory.actors.supervision import RestartTracker
-from repertory.errors import (
-    DuplicateCommand,
-    ReplayFailed,
-    WriteRejected,
-)
-from repertory.observability import get_logger
+from repertory.errors import DuplicateCommand
 
 if TYPE_CHECKING:
     from repertory.actors._runtime import EntityRuntime
 
 __all__ = ["Entity"]
-
-_log = get_logger("repertory.actors.entity")
 
 
 class Entity:
@@ -82,15 +82,15 @@ class Entity:
         queued = len(self.mailbox) if self.mailbox else 0
         return (
             f"Entity({self.persistence_id!r}, phase={self.phase.value}, seq_nr={self.seq_nr}, "
-            f"queued={queued}, busy={self.task is not None})"
+            f"queued={queued}, busy={not self.idle})"
         )
 
     # -- mailbox ---------------------------------------------------------------------------
 
     @property
     def idle(self) -> bool:
-        """No task, nothing queued: safe to passivate."""
-        return self.task is None and not self.mailbox
+        """No task, no write, nothing queued: safe to passivate."""
+        return self.task is None and self.work is None and not self.mailbox
 
     def has_space(self) -> bool:
         mailbox = self.mailbox
@@ -105,47 +105,49 @@ class Entity:
         await future
 
     def enqueue(self, delivery: Delivery) -> None:
-        """Queue a command (the caller checked ``has_space``) and make sure it gets run.
-
-        A running entity with nothing to do handles the command at once, in the caller's turn
-        (still one command at a time: nothing else runs meanwhile); a task is started only if
-        the command leaves work behind (a write to make, a restart to wait for).
-        """
-        if (
-            self.task is None
-            and self.work is None
-            and self.phase is Phase.RUNNING
-            and not self.mailbox
-        ):
-            work = self.work = Work(self.state, self.seq_nr)
-            self._handle(work, delivery)
-            if work.quiet() and not work.halt and work.restart is None:
-                self.work = None
-                return
-            self.task = self.runtime.spawn_entity_task(self._drive())
+        """Take a command (the caller checked ``has_space``) and make sure it gets run."""
+        if self.task is None:
+            if self.phase is Phase.RUNNING or self._recover_at_once():
+                work = self.work
+                if not self.mailbox and (work is None or not self._group_full(work)):
+                    self._run_now(work, delivery)
+                    return
+                self._queue(delivery)
+                if work is None:  # not expected: nothing would take the command otherwise
+                    self.start_task()
+                return  # the acknowledgement of the write in flight takes it
+            self._queue(delivery)
+            self.start_task()
             return
+        self._queue(delivery)
+        wake = self.wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    def _queue(self, delivery: Delivery) -> None:
         if self.mailbox is None:
             self.mailbox = deque()
         self.mailbox.append(delivery)
-        if self.task is None:
-            self.task = self.runtime.spawn_entity_task(self._drive())
-        elif self.wake is not None and not self.wake.done():
-            self.wake.set_result(None)
 
-    def _next_delivery(self, work: Work) -> Delivery | None:
-        if work.redo:
-            return work.redo.popleft()
-        mailbox = self.mailbox
-        if not mailbox:
-            return None
-        delivery = mailbox.popleft()
-        putters = self.putters
-        while putters:
-            putter = putters.popleft()
-            if not putter.done():
-                putter.set_result(None)
-                break
-        return delivery
+    def start_task(self) -> None:
+        """Hand the entity to its supervised loop (recovery, restarts, failed writes)."""
+        if self.task is None:
+            self.task = self.runtime.spawn_entity_task(drive(self))
+
+    def _recover_at_once(self) -> bool:
+        """Activate without a task when the store knows, without I/O, the journal is empty."""
+        empty_recovery = self.runtime.empty_recovery
+        if empty_recovery is None or self.phase is not Phase.IDLE:
+            return False
+        recovery = empty_recovery(self.persistence_id)
+        if recovery is None:
+            return False
+        settings = self.runtime.settings
+        self.dedupe = DedupeWindow(settings.dedupe_window_count, settings.dedupe_window_age)
+        self.state, self.seq_nr = self.entity_type.empty_state, 0
+        self.position = recovery.position
+        self.phase = Phase.RUNNING
+        return True
 
     def release_putters(self) -> None:
         """Wake every waiting ``tell`` (they look the entity up again)."""
@@ -155,89 +157,108 @@ class Entity:
                 putter.set_result(None)
         self.putters = None
 
-    # -- the drive loop --------------------------------------------------------------------
+    # -- running commands -------------------------------------------------------------------
 
-    async def _drive(self) -> None:
-        try:
-            await self._run()
-        except asyncio.CancelledError:
-            self.abandon()
-            raise
-        finally:
-            self.task = None
-            self.wake = None
-
-    async def _run(self) -> None:
-        while True:
-            if self.phase is not Phase.RUNNING and not await self._recover():
-                return
-            work = self.work
-            if work is None:
-                work = self.work = Work(self.state, self.seq_nr)
-            if work.ack is not None:
-                ack, work.ack = work.ack, None
-                await self._settle_write(work, ack)
-                continue
-            if work.quiet() and (work.restart is not None or work.halt):
-                if not await self._restart_or_halt(work):
-                    return
-                continue
-            self._take(work)
-            if work.in_flight is None and work.next is not None:
-                self._submit(work)
-            if work.quiet() and not work.halt and work.restart is None:
-                if not work.redo and not self.mailbox:
-                    self.work = None
-                    self.mailbox = None
-                    return
-                continue
-            if work.quiet():
-                continue
-            self.wake = asyncio.get_running_loop().create_future()
-            await self.wake
-            self.wake = None
-
-    def _take(self, work: Work) -> None:
-        settings = self.runtime.settings
-        while not work.halt and work.restart is None:
-            pending = work.next
-            if pending is not None and (
-                pending.event_count >= settings.group_commit_max_events
-                or pending.size >= settings.group_commit_max_bytes
+    def _run_now(self, work: Work | None, delivery: Delivery) -> None:
+        if work is None:
+            # Nothing pending: a command that writes nothing and does not stop needs no Work.
+            if (delivery.command_id or delivery.source is not None) and self._duplicate(
+                None, delivery
             ):
                 return
-            delivery = self._next_delivery(work)
-            if delivery is None:
+            try:
+                entry = run_command(self.entity_type, self.state, self.seq_nr, delivery)
+            except HandlerFailure as failure:
+                work = self.work = Work(self.state, self.seq_nr)
+                on_handler_failure(self, work, delivery, failure)
+                self.advance(work)
                 return
-            self._handle(work, delivery)
+            if not entry.events and not entry.effect.stop_after:
+                self._complete(entry)
+                return
+            work = self.work = Work(self.state, self.seq_nr)
+            self._add(work, entry)
+        else:
+            self.handle(work, delivery)
+        self.advance(work)
 
-    def _handle(self, work: Work, delivery: Delivery) -> None:
-        if self._duplicate(work, delivery):
+    def _group_full(self, work: Work) -> bool:
+        pending = work.next
+        if pending is None:
+            return False
+        settings = self.runtime.settings
+        return (
+            pending.event_count >= settings.group_commit_max_events
+            or pending.size >= settings.group_commit_max_bytes
+        )
+
+    def take(self, work: Work) -> None:
+        """Run queued commands into the next write, up to the group's bounds."""
+        if work.redo:
+            while work.redo and not work.halt and work.restart is None:
+                if self._group_full(work):
+                    return
+                self.handle(work, work.redo.popleft())
+        mailbox = self.mailbox
+        if not mailbox:
+            return
+        settings = self.runtime.settings
+        max_events, max_bytes = settings.group_commit_max_events, settings.group_commit_max_bytes
+        handle = self.handle
+        while mailbox and not work.halt and work.restart is None:
+            pending = work.next
+            if pending is not None and (
+                pending.event_count >= max_events or pending.size >= max_bytes
+            ):
+                return
+            handle(work, mailbox.popleft())
+            putters = self.putters
+            while putters:
+                putter = putters.popleft()
+                if not putter.done():
+                    putter.set_result(None)
+                    break
+
+    def handle(self, work: Work, delivery: Delivery) -> None:
+        """Run one command against the pending state."""
+        if (delivery.command_id or delivery.source is not None) and self._duplicate(work, delivery):
             return
         try:
-            entry = run_command(self, work, delivery)
+            entry = run_command(self.entity_type, work.pending_state, work.pending_seq_nr, delivery)
         except HandlerFailure as failure:
-            self._on_handler_failure(work, delivery, failure)
+            on_handler_failure(self, work, delivery, failure)
             return
+        self._add(work, entry)
+
+    def _add(self, work: Work, entry: Entry) -> None:
         work.pending_state = entry.state_after
         if entry.effect.stop_after:
             work.halt = "stop"
-        if entry.events:
+        events = entry.events
+        if events:
+            work.pending_seq_nr = events[-1].seq_nr
             group = work.next
             if group is None:
                 group = work.next = Group()
             size_of = self.runtime.store.size_of
-            group.add(entry, sum(size_of(event) for event in entry.events))
+            group.entries.append(entry)
+            if len(events) == 1:
+                group.event_count += 1
+                group.size += size_of(events[0])
+            else:
+                group.event_count += len(events)
+                group.size += sum(size_of(event) for event in events)
         else:
             latest = work.latest_group()
             if latest is None:
-                self._complete(work, entry)
+                self._complete(entry)
                 return
             latest.add(entry, 0)
-        if delivery.command_id:
-            work.pending_ids[delivery.command_id] = entry
+        command_id = entry.delivery.command_id
+        if command_id:
+            work.remember_pending(command_id, entry)
 
-    def _duplicate(self, work: Work, delivery: Delivery) -> bool:
+    def _duplicate(self, work: Work | None, delivery: Delivery) -> bool:
         command_id = delivery.command_id
         dedupe = self.dedupe
         assert dedupe is not None
@@ -246,181 +267,112 @@ class Entity:
             if seen is not None:
                 settle(delivery, seen.reply)
                 return True
-            entry = work.pending_ids.get(command_id)
+            pending = work.pending_ids if work is not None else None
+            entry = pending.get(command_id) if pending else None
             if entry is not None:
                 if entry.duplicates is None:
                     entry.duplicates = []
                 entry.duplicates.append(delivery)
                 return True
-        if dedupe.applied_offset(delivery.source):
+        source = delivery.source
+        if source is not None and dedupe.applied_offset(source):
             settle_error(
                 delivery,
-                DuplicateCommand(f"[{self.persistence_id}] already applied [{delivery.source}]"),
+                DuplicateCommand(f"[{self.persistence_id}] already applied [{source}]"),
             )
             return True
         return False
 
+    def advance(self, work: Work) -> None:
+        """After commands ran or a write was stored: send the next write, hand anything
+        unusual to the supervised loop, or go idle."""
+        if work.in_flight is None and work.next is not None:
+            self.submit(work)
+        if work.unusual():
+            self.start_task()
+        elif work.quiet() and not self.mailbox:
+            self.go_idle()
+
+    def go_idle(self) -> None:
+        self.work = None
+        self.mailbox = None
+        runtime = self.runtime
+        if runtime.draining:
+            runtime.entity_settled()
+
     # -- writes ----------------------------------------------------------------------------
 
-    def _submit(self, work: Work) -> None:
+    def submit(self, work: Work) -> None:
         group = work.next
         assert group is not None
         work.next = None
         work.in_flight = group
-        group.write = EntityWrite(
-            persistence_id=self.persistence_id,
-            events=group.events(),
-            position=self.position,
-            size=group.size,
+        group.write = new_entity_write(
+            self.persistence_id, group.events(), self.position, group.size
         )
-        self._send(work, group.write)
+        self.send(work)
 
-    def _send(self, work: Work, write: EntityWrite) -> None:
-        future = self.runtime.batcher.submit(write)
-        work.pending = future
-        future.add_done_callback(partial(self._acked, work))
-
-    def _acked(self, work: Work, future: asyncio.Future[WriteAck]) -> None:
-        if self.work is not work or work.pending is not future or future.cancelled():
-            return
-        work.pending = None
-        work.ack = future.result()
-        if self.wake is not None and not self.wake.done():
-            self.wake.set_result(None)
-
-    async def _settle_write(self, work: Work, ack: WriteAck) -> None:
+    def send(self, work: Work) -> None:
+        """Send (or send again, identically) the write in flight."""
         group = work.in_flight
         assert group is not None and group.write is not None
-        if ack.status is WriteStatus.STORED:
-            work.failed_attempts = 0
-            work.in_flight = None
-            self.position = ack.position
-            before = self.seq_nr
-            for entry in group.entries:
-                self._complete(work, entry)
-            self.runtime.after_stored(self, before)
-        elif ack.status is WriteStatus.REJECTED:
-            self._redo_after_rejection(work)
-        else:
-            work.failed_attempts += 1
-            delay = self.runtime.unknown_write_backoff(work.failed_attempts)
-            _log.warning(
-                "write outcome unknown; retrying the identical write",
-                persistence_id=self.persistence_id,
-                seq_nr=group.write.last_seq_nr,
-                attempt=work.failed_attempts,
-                delay=delay,
-            )
-            await self.runtime.clock.sleep(delay)
-            self._send(work, group.write)
+        work.sends += 1
+        self.runtime.batcher.submit(group.write, partial(self._acked, work, work.sends))
 
-    def _complete(self, work: Work, entry: Entry) -> None:
+    def _acked(self, work: Work, send: int, ack: WriteAck) -> None:
+        if self.work is not work or work.sends != send or work.in_flight is None:
+            return  # for an earlier send, or the entity stopped meanwhile
+        work.sends += 1  # one acknowledgement per send
+        if self.task is None and ack.status is WriteStatus.STORED:
+            self.settle_stored(work, ack)
+            self.take(work)
+            self.advance(work)
+            return
+        work.ack = ack
+        if self.task is None:
+            self.start_task()
+        elif self.wake is not None and not self.wake.done():
+            self.wake.set_result(None)
+
+    def settle_stored(self, work: Work, ack: WriteAck) -> None:
+        """The write in flight is stored: complete its commands in order."""
+        group = work.in_flight
+        assert group is not None
+        work.failed_attempts = 0
+        work.in_flight = None
+        self.position = ack.position
+        before = self.seq_nr
+        pending_ids = work.pending_ids
+        for entry in group.entries:
+            if pending_ids:
+                command_id = entry.delivery.command_id
+                if command_id:
+                    pending_ids.pop(command_id, None)
+            self._complete(entry)
+        if self.entity_type.snapshots is not None:
+            self.runtime.after_stored(self, before)
+
+    def _complete(self, entry: Entry) -> None:
         self.state = entry.state_after
-        if entry.events:
-            self.seq_nr = entry.events[-1].seq_nr
+        events = entry.events
+        if events:
+            self.seq_nr = events[-1].seq_nr
         delivery = entry.delivery
-        runtime = self.runtime
-        assert self.dedupe is not None
-        seen = Seen(entry.reply, self.seq_nr if entry.events else 0, delivery.timestamp)
-        self.dedupe.remember(delivery.command_id, delivery.source, seen, runtime.clock.now())
-        if delivery.command_id:
-            work.pending_ids.pop(delivery.command_id, None)
-        settle(delivery, entry.reply)
-        for duplicate in entry.duplicates or ():
-            settle(duplicate, entry.reply)
+        if delivery.command_id or delivery.source is not None:
+            assert self.dedupe is not None
+            seen = Seen(entry.reply, self.seq_nr if events else 0, delivery.timestamp)
+            now = self.runtime.clock.now()
+            self.dedupe.remember(delivery.command_id, delivery.source, seen, now)
+        if delivery.future is not None:
+            settle(delivery, entry.reply)
+        if entry.duplicates:
+            for duplicate in entry.duplicates:
+                settle(duplicate, entry.reply)
         effect = entry.effect
         if effect.side_effects:
-            runtime.run_side_effects(self, effect.side_effects, self.state)
+            self.runtime.run_side_effects(self, effect.side_effects, self.state)
         if effect.emits:
-            runtime.send_emits(self, self.seq_nr, effect.emits)
-
-    def _redo_after_rejection(self, work: Work) -> None:
-        limit = self.runtime.settings.rejected_write_retries
-        again: list[Delivery] = []
-        for delivery in work.unacknowledged():
-            delivery.attempts += 1
-            if delivery.attempts > limit:
-                settle_error(
-                    delivery,
-                    WriteRejected(
-                        f"write for [{self.persistence_id}] rejected {delivery.attempts} times; "
-                        f"giving up on command [{delivery.command_id}]"
-                    ),
-                )
-            else:
-                again.append(delivery)
-        _log.info("write rejected; recovering", persistence_id=self.persistence_id, redo=len(again))
-        work.redo.extendleft(reversed(again))
-        work.in_flight = work.next = None
-        work.pending_ids.clear()
-        work.halt = ""
-        self.phase = Phase.IDLE
-
-    # -- failures, restarts, stops ---------------------------------------------------------
-
-    async def _restart_or_halt(self, work: Work) -> bool:
-        """Returns whether the entity goes on (in a new incarnation)."""
-        if work.restart is not None:
-            delivery, delay = work.restart
-            work.restart = None
-            if delay > 0:
-                await self.runtime.clock.sleep(delay)
-            work.redo.appendleft(delivery)
-            self.phase = Phase.IDLE
-            return True
-        if work.halt == "fail":
-            self._fail_queued(work, f"[{self.persistence_id}] stopped after a failure", True)
-            self.runtime.remove(self)
-            return False
-        work.halt = ""
-        if work.redo or self.mailbox:
-            self.phase = Phase.IDLE  # stopped; later commands meet a freshly recovered entity
-            return True
-        self.runtime.remove(self)
-        return False
-
-    async def _recover(self) -> bool:
-        runtime = self.runtime
-        settings = runtime.settings
-        dedupe = DedupeWindow(settings.dedupe_window_count, settings.dedupe_window_age)
-        try:
-            recovered = await recover(
-                runtime.store,
-                self.entity_type,
-                self.persistence_id,
-                dedupe,
-                runtime.clock.now(),
-                self,
-            )
-        except Exception as exc:
-            failure = (
-                exc
-                if isinstance(exc, ReplayFailed)
-                else ReplayFailed(f"recovery of [{self.persistence_id}] failed: {exc!r}")
-            )
-            _log.error(
-                "recovery failed; entity stopped",
-                persistence_id=self.persistence_id,
-                error=str(failure),
-            )
-            self.work = self.work or Work(self.state, self.seq_nr)
-            self._fail_queued(self.work, str(failure), False)
-            runtime.remove(self)
-            return False
-        self.state, self.seq_nr = recovered.state, recovered.seq_nr
-        self.position, self.dedupe = recovered.position, recovered.dedupe
-        work = self.work
-        if work is None:
-            self.work = Work(self.state, self.seq_nr)
-        else:
-            work.pending_state, work.pending_seq_nr = self.state, self.seq_nr
-        return True
-
-    def _on_handler_failure(self, work: Work, delivery: Delivery, failure: HandlerFailure) -> None:
-        on_handler_failure(self, work, delivery, failure)
-
-    def _fail_queued(self, work: Work, reason: str, dead_letter: bool) -> None:
-        fail_queued(self, work, reason, dead_letter)
+            self.runtime.send_emits(self, self.seq_nr, effect.emits)
 
     def abandon(self) -> None:
         """Fail everything this entity holds (shutdown, or ownership lost)."""

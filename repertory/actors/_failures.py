@@ -49,8 +49,8 @@ def on_handler_failure(
 
 
 def fail_queued(entity: Entity, work: Work, reason: str, dead_letter: bool) -> None:
-    queued = [*work.redo, *(entity.mailbox or ())]
-    work.redo.clear()
+    queued = [*(work.redo or ()), *(entity.mailbox or ())]
+    work.redo = None
     entity.mailbox = None
     for delivery in queued:
         settle_error(delivery, ActorDeadError(reason))

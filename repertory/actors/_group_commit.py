@@ -8,16 +8,13 @@ the committed state does not move — until the write holding it is acknowledged
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from repertory.actors._delivery import Delivery, Rejection
 from repertory.actors._effect import NO_REPLY, Effect
-from repertory.actors._store import EntityWrite, StoredEvent, WriteAck
-
-if TYPE_CHECKING:
-    from repertory.actors._entity import Entity
+from repertory.actors._entity_type import EntityType
+from repertory.actors._store import EntityWrite, StoredEvent, WriteAck, new_stored_event
 
 __all__ = ["Entry", "Group", "HandlerFailure", "Work", "run_command"]
 
@@ -63,11 +60,18 @@ class Group:
         self.size += size
 
     def events(self) -> tuple[StoredEvent, ...]:
-        return tuple(event for entry in self.entries for event in entry.events)
+        entries = self.entries
+        if len(entries) == 1:
+            return entries[0].events
+        return tuple(event for entry in entries for event in entry.events)
 
 
 class Work:
-    """An entity's state while it has something to do; dropped when it goes idle."""
+    """An entity's state while it has something to do; dropped when it goes idle.
+
+    ``sends`` numbers the sends of writes, so an acknowledgement that arrives for an earlier
+    send (or an earlier incarnation) is recognised and ignored.
+    """
 
     __slots__ = (
         "ack",
@@ -75,12 +79,12 @@ class Work:
         "halt",
         "in_flight",
         "next",
-        "pending",
         "pending_ids",
         "pending_seq_nr",
         "pending_state",
         "redo",
         "restart",
+        "sends",
     )
 
     def __init__(self, state: Any, seq_nr: int) -> None:
@@ -88,11 +92,11 @@ class Work:
         self.pending_seq_nr = seq_nr
         self.in_flight: Group | None = None
         self.next: Group | None = None
-        self.pending: asyncio.Future[WriteAck] | None = None
+        self.sends = 0
         self.ack: WriteAck | None = None
         self.failed_attempts = 0
-        self.pending_ids: dict[str, Entry] = {}
-        self.redo: deque[Delivery] = deque()
+        self.pending_ids: dict[str, Entry] | None = None  # created on first use
+        self.redo: deque[Delivery] | None = None  # created on first use
         self.restart: tuple[Delivery, float] | None = None
         self.halt: str = ""  # "stop" after an Effect.stop, "fail" after a fatal failure
 
@@ -102,6 +106,25 @@ class Work:
     def quiet(self) -> bool:
         """No write in flight and none waiting to go."""
         return self.in_flight is None and self.next is None
+
+    def unusual(self) -> bool:
+        """A restart, a stop, commands to run again or an acknowledgement to look at: the
+        entity's supervised loop (a task) handles these, not its running callbacks."""
+        return self.restart is not None or bool(self.halt or self.redo) or self.ack is not None
+
+    def remember_pending(self, command_id: str, entry: Entry) -> None:
+        if self.pending_ids is None:
+            self.pending_ids = {}
+        self.pending_ids[command_id] = entry
+
+    def add_redo(self, deliveries: list[Delivery], *, first: bool) -> None:
+        """Queue deliveries to run again, ahead of the mailbox (``first``: ahead of the rest)."""
+        if self.redo is None:
+            self.redo = deque()
+        if first:
+            self.redo.extendleft(reversed(deliveries))
+        else:
+            self.redo.extend(deliveries)
 
     def unacknowledged(self) -> list[Delivery]:
         """Every delivery whose outcome hangs on a write, in order (duplicates last)."""
@@ -119,48 +142,56 @@ class HandlerFailure(Exception):
     """A handler raised while running a command (wraps the cause)."""
 
 
-def run_command(entity: Entity, work: Work, delivery: Delivery) -> Entry:
-    """Run ``on_command`` (and ``on_event`` for its events) against the pending state.
+def run_command(
+    entity_type: EntityType[Any, Any, Any], state: Any, seq_nr: int, delivery: Delivery
+) -> Entry:
+    """Run ``on_command`` (and ``on_event`` for its events) against ``state``, the state after
+    ``seq_nr``; the events are numbered from ``seq_nr + 1``.
 
     Raises:
         HandlerFailure: a handler raised or returned something that is not an ``Effect``.
     """
-    entity_type = entity.entity_type
-    state = work.pending_state
     try:
         effect = entity_type.on_command(state, delivery.command)
-        if not isinstance(effect, Effect):
+        if type(effect) is not Effect and not isinstance(effect, Effect):
             raise TypeError(f"on_command returned {type(effect).__name__}, not an Effect")
         if effect.rejection is not None:
             return Entry(delivery, effect, (), state, Rejection(effect.rejection))
-        for event in effect.events:
-            state = entity_type.on_event(state, event)
+        events = effect.events
+        if events:
+            on_event = entity_type.on_event
+            for event in events:
+                state = on_event(state, event)
         reply = effect.reply(state) if effect.reply is not None else NO_REPLY
     except Exception as exc:
         raise HandlerFailure(repr(exc)) from exc
-    return Entry(delivery, effect, _stored(work, delivery, effect, reply), state, reply)
+    if not events:
+        return Entry(delivery, effect, (), state, reply)
+    return Entry(delivery, effect, _stored(seq_nr, delivery, effect, reply), state, reply)
 
 
 def _stored(
-    work: Work, delivery: Delivery, effect: Effect[Any, Any], reply: Any
+    seq_nr: int, delivery: Delivery, effect: Effect[Any, Any], reply: Any
 ) -> tuple[StoredEvent, ...]:
     events = effect.events
-    if not events:
-        return ()
-    first = work.pending_seq_nr + 1
+    timestamp, command_id, source = delivery.timestamp, delivery.command_id, delivery.source
+    if len(events) == 1:
+        return (
+            new_stored_event(
+                seq_nr + 1, events[0], timestamp, command_id, source, reply, effect.emits, True
+            ),
+        )
     last = len(events) - 1
-    stored = tuple(
-        StoredEvent(
-            seq_nr=first + i,
-            event=event,
-            timestamp=delivery.timestamp,
-            command_id=delivery.command_id,
-            source=delivery.source,
-            reply=reply if i == last else NO_REPLY,
-            emits=effect.emits if i == last else (),
-            ends_command=i == last,
+    return tuple(
+        new_stored_event(
+            seq_nr + 1 + i,
+            event,
+            timestamp,
+            command_id,
+            source,
+            reply if i == last else NO_REPLY,
+            effect.emits if i == last else (),
+            i == last,
         )
         for i, event in enumerate(events)
     )
-    work.pending_seq_nr = first + last
-    return stored

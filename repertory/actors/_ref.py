@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from repertory.actors._delivery import Delivery
 from repertory.actors._store import CommandSource
 from repertory.errors import AskTimeout
 
@@ -56,11 +57,14 @@ class ActorRef(Generic[C]):
             timestamp: the command's time (seconds since the epoch); default: the clock's now.
 
         Raises:
-            ActorDeadError: the runtime is stopped.
+            ActorDeadError: the runtime is stopped (or draining).
         """
-        await self._runtime.deliver(
-            self._entity_type, self.entity_id, command, command_id, source, timestamp, None
-        )
+        runtime = self._runtime
+        stamp = runtime.clock.now() if timestamp is None else timestamp
+        delivery = Delivery(command, command_id, source, stamp, None)
+        full = runtime.offer(self._entity_type, self.entity_id, delivery)
+        if full is not None:
+            await runtime.put(self._entity_type, self.entity_id, delivery, full)
 
     async def ask(
         self,
@@ -85,9 +89,14 @@ class ActorRef(Generic[C]):
             Exception: the error of an ``Effect.reject``.
         """
         runtime = self._runtime
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        stamp = runtime.clock.now() if timestamp is None else timestamp
+        delivery = Delivery(command, command_id, source, stamp, future)
+        full = runtime.offer(self._entity_type, self.entity_id, delivery)
+        if full is None and future.done():
+            return future.result()  # answered at once: no timer needed
         task = asyncio.current_task()
         assert task is not None
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         expired = False
 
         def expire() -> None:
@@ -98,9 +107,8 @@ class ActorRef(Generic[C]):
 
         timer = runtime.clock.call_later(timeout, expire)
         try:
-            await runtime.deliver(
-                self._entity_type, self.entity_id, command, command_id, source, timestamp, future
-            )
+            if full is not None:
+                await runtime.put(self._entity_type, self.entity_id, delivery, full)
             return await future
         except asyncio.CancelledError:
             if expired and task.uncancel() == 0:

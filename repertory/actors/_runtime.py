@@ -2,19 +2,20 @@
 
 ``async with EntityRuntime(store, [account]) as runtime:`` — entities are created on first use
 by id, run one command at a time, write through one batcher, and are passivated when idle or
-when the active-entity cap needs room. Leaving the block stops everything: pending asks fail
-(``WriteOutcomeUnknown`` when their write was in flight, ``ActorDeadError`` otherwise).
+when the active-entity cap needs room. Leaving the block stops everything at once: pending asks
+fail (``WriteOutcomeUnknown`` when their write was in flight, ``ActorDeadError`` otherwise).
+``await runtime.aclose(drain=True, timeout=...)`` first lets the entities finish what they hold.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import random
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
 from typing import Any, TypeVar
 
+from repertory.actors._after_commit import run_side_effects, send_emits
 from repertory.actors._batcher import WriteBatcher
 from repertory.actors._clock import Clock, SystemClock
 from repertory.actors._delivery import Delivery
@@ -23,7 +24,7 @@ from repertory.actors._entity import Entity
 from repertory.actors._entity_type import EntityType
 from repertory.actors._passivation import Passivation
 from repertory.actors._ref import ActorRef
-from repertory.actors._store import CommandSource, EntitySnapshot, EventStore
+from repertory.actors._store import CommandSource, EntitySnapshot, EventStore, Recovery
 from repertory.actors.supervision import Backoff
 from repertory.config import EntitySettings
 from repertory.errors import ActorDeadError, ActorError
@@ -88,6 +89,12 @@ class EntityRuntime:
             max_bytes=self.settings.batcher_max_bytes,
         )
         self.dead_letters = 0
+        self.empty_recovery: Callable[[str], Recovery | None] | None = getattr(
+            store, "empty_recovery", None
+        )
+        self.draining = False
+        self._settled: asyncio.Future[None] | None = None
+        self._stopped = False
 
     def __repr__(self) -> str:
         return f"EntityRuntime(types={sorted(self.types)}, active={self.passivation.active})"
@@ -107,9 +114,38 @@ class EntityRuntime:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        await self._close(None, exc_type, exc, tb)
+
+    async def aclose(self, *, drain: bool = False, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Stop the runtime; leaving ``async with`` afterwards does nothing more.
+
+        Args:
+            drain: first refuse new commands (``ActorDeadError``) and let every entity finish
+                what it holds — queued commands, writes in flight, retries of unknown outcomes
+                — so pending asks get their answers; whatever is left at ``timeout`` fails as
+                on an immediate stop.
+            timeout: seconds, on the runtime's clock, that draining may take.
+
+        Raises:
+            ExceptionGroup: an entity escalated a failure, or a runtime task failed.
+        """
+        await self._close(timeout if drain else None, None, None, None)
+
+    async def _close(
+        self,
+        drain_timeout: float | None,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         group = self._group
-        assert group is not None, "runtime was not entered"
+        if group is None:
+            if self._stopped:
+                return  # closed already (by aclose)
+            raise RuntimeError("the entity runtime was not entered")
         self._closed = True
+        if drain_timeout is not None:
+            await self._drain(drain_timeout)
         self.batcher.close()
         for entity in self.passivation.all_entities():
             if entity.task is not None:
@@ -120,7 +156,34 @@ class EntityRuntime:
             task.cancel()
         self.passivation.clear()
         self._group = None
+        self._stopped = True
         await group.__aexit__(exc_type, exc, tb)
+
+    async def _drain(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            self.entity_settled()
+
+        self.draining = True
+        timer = self.clock.call_later(seconds, expire)
+        try:
+            while not expired and any(not e.idle for e in self.passivation.all_entities()):
+                self._settled = loop.create_future()
+                await self._settled
+        finally:
+            timer.cancel()
+            self.draining = False
+            self._settled = None
+
+    def entity_settled(self) -> None:
+        """While draining: an entity went idle or stopped (the drain looks again)."""
+        settled = self._settled
+        if settled is not None and not settled.done():
+            settled.set_result(None)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Start ``coro`` as a task owned by this runtime."""
@@ -133,8 +196,10 @@ class EntityRuntime:
         return task
 
     def spawn_entity_task(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """Start an entity's drive loop (not tracked: entities are cancelled one by one)."""
-        assert self._group is not None
+        """Start an entity's supervised loop (not tracked: entities are cancelled one by one)."""
+        if self._group is None:
+            coro.close()
+            raise ActorDeadError("the entity runtime is not running")
         return self._group.create_task(coro)
 
     # -- addressing -------------------------------------------------------------------------
@@ -142,14 +207,15 @@ class EntityRuntime:
     def ref(self, entity_type: EntityType[Any, C, Any] | str, entity_id: str) -> ActorRef[C]:
         """A reference to one entity (created on its first command)."""
         if isinstance(entity_type, str):
-            entity_type = self._type(entity_type)
+            entity_type = self.entity_type(entity_type)
         elif self.types.get(entity_type.name) is not entity_type:
             raise ValueError(f"entity type [{entity_type.name}] is not hosted by this runtime")
         if not entity_id:
             raise ValueError("an entity id must not be empty")
         return ActorRef(self, entity_type, entity_id)
 
-    def _type(self, name: str) -> EntityType[Any, Any, Any]:
+    def entity_type(self, name: str) -> EntityType[Any, Any, Any]:
+        """The hosted type called ``name`` (``ValueError`` if there is none)."""
         try:
             return self.types[name]
         except KeyError:
@@ -165,22 +231,54 @@ class EntityRuntime:
         timestamp: float | None,
         future: asyncio.Future[Any] | None,
     ) -> None:
-        """Queue one command for an entity, waiting while its mailbox is full."""
+        """Queue one command for an entity, waiting while its mailbox is full.
+
+        Raises:
+            ActorDeadError: the runtime is stopped (or draining).
+        """
         stamp = self.clock.now() if timestamp is None else timestamp
         delivery = Delivery(command, command_id, source, stamp, future)
+        full = self.offer(entity_type, entity_id, delivery)
+        if full is not None:
+            await self.put(entity_type, entity_id, delivery, full)
+
+    def offer(
+        self, entity_type: EntityType[Any, Any, Any], entity_id: str, delivery: Delivery
+    ) -> Entity | None:
+        """Queue ``delivery`` if the entity's mailbox has room (None); else the full entity.
+
+        Raises:
+            ActorDeadError: the runtime is stopped (or draining).
+        """
+        if self._closed:
+            raise ActorDeadError("the entity runtime is stopped")
+        entity = self.passivation.activate(entity_type, entity_id)
+        if entity.has_space():
+            entity.enqueue(delivery)
+            return None
+        return entity
+
+    async def put(
+        self,
+        entity_type: EntityType[Any, Any, Any],
+        entity_id: str,
+        delivery: Delivery,
+        full: Entity,
+    ) -> None:
+        """Wait for room in ``full``'s mailbox and queue ``delivery`` (backpressure)."""
         while True:
-            if self._closed:
-                raise ActorDeadError("the entity runtime is stopped")
-            entity = self.passivation.activate(entity_type, entity_id)
-            if entity.has_space():
-                entity.enqueue(delivery)
+            await full.wait_for_space()
+            entity = self.offer(entity_type, entity_id, delivery)
+            if entity is None:
                 return
-            await entity.wait_for_space()
+            full = entity
 
     def remove(self, entity: Entity) -> None:
         """Forget a stopped or passivated entity (the next command recovers it)."""
         self.passivation.forget(entity)
         entity.release_putters()
+        if self.draining:
+            self.entity_settled()
 
     async def release(self, owned: Callable[[str], bool]) -> int:
         """Stop, at once, every entity whose persistence id ``owned`` says we lost.
@@ -256,49 +354,11 @@ class EntityRuntime:
     def run_side_effects(
         self, entity: Entity, side_effects: tuple[Callable[[Any], object], ...], state: Any
     ) -> None:
-        for side_effect in side_effects:
-            try:
-                result = side_effect(state)
-            except Exception as exc:
-                _log.error(
-                    "side effect failed",
-                    persistence_id=entity.persistence_id,
-                    seq_nr=entity.seq_nr,
-                    error=repr(exc),
-                )
-                continue
-            if inspect.isawaitable(result):
-                self.spawn(self._await_side_effect(entity.persistence_id, result))
-
-    async def _await_side_effect(self, persistence_id: str, result: Awaitable[object]) -> None:
-        try:
-            await result
-        except Exception as exc:
-            _log.error("side effect failed", persistence_id=persistence_id, error=repr(exc))
+        run_side_effects(self, entity.persistence_id, entity.seq_nr, side_effects, state)
 
     def send_emits(self, entity: Entity, seq_nr: int, emits: tuple[Emit, ...]) -> None:
         """Send emitted commands, ids derived from the emitting event."""
-        pid = entity.persistence_id
-        numbered = tuple((f"{pid}:{seq_nr}:{i}", emit) for i, emit in enumerate(emits))
-        if self._on_emit is not None:
-            self.spawn(self._on_emit(pid, seq_nr, numbered))
-        else:
-            self.spawn(self._emit_locally(pid, numbered))
-
-    async def _emit_locally(self, source: str, numbered: tuple[tuple[str, Emit], ...]) -> None:
-        for command_id, emit in numbered:
-            try:
-                target = self._type(emit.entity_type)
-                await self.deliver(
-                    target, emit.entity_id, emit.command, command_id, None, None, None
-                )
-            except (ActorError, ValueError) as exc:
-                _log.error(
-                    "emitted command not delivered",
-                    persistence_id=source,
-                    command_id=command_id,
-                    error=repr(exc),
-                )
+        send_emits(self, self._on_emit, entity.persistence_id, seq_nr, emits)
 
     def dead_letter(self, entity: Entity, delivery: Delivery, reason: str) -> None:
         self.dead_letters += 1
@@ -327,7 +387,7 @@ class EntityRuntime:
         entities = self.passivation.all_entities()
         return {
             "active": len(entities),
-            "busy": sum(1 for entity in entities if entity.task is not None),
+            "busy": sum(1 for entity in entities if not entity.idle),
             "held_snapshots": len(self._pending_snapshots),
             "dead_letters": self.dead_letters,
             "passivated": self.passivation.passivated,

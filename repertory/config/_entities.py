@@ -16,8 +16,10 @@ class EntitySettings(Section):
     """Commands queued per entity before ``tell`` waits (backpressure, never a drop). Default 64."""
 
     ask_timeout: float = Field(default=5.0, gt=0, le=3600)
-    """Seconds an ask waits when the caller passes no timeout of its own (the engine's
-    request-reply edges use it; ``ActorRef.ask`` itself always takes one). Default 5.0."""
+    """Seconds an ask waits when the caller passes no timeout of its own: the embedded engine's
+    default for ``Engine.ask`` and for delivering its outbox (Kafka-mode asks use
+    ``kafka.ask_timeout``). ``ActorRef.ask`` itself always takes one: the runtime never reads
+    this field. Default 5.0."""
 
     passivation_timeout: float = Field(default=120.0, gt=0, le=86_400)
     """Seconds an entity may stay idle before it is stopped, unless its type sets its own.

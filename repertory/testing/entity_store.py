@@ -3,7 +3,9 @@
 It keeps the runtime's own objects (no encoding) and behaves like a conditional journal: a
 write whose position is not the entity's last seq_nr is REJECTED, unless it is an identical
 retry of what is stored (then STORED). ``fault`` decides per write whether to reject it, lose
-it, or store it and lose the acknowledgement.
+it, or store it and lose the acknowledgement. With ``known_empty`` it also answers the optional
+``empty_recovery``, so the runtime activates entities it never stored anything for without a
+recovery task (what a store with an in-memory index of its entities could do).
 """
 
 from __future__ import annotations
@@ -37,20 +39,45 @@ class StoreFault(enum.Enum):
     """Store, then report FAILED."""
 
 
+_EMPTY = Recovery(events=(), position=0)
+
+
 class MemoryEventStore:
     """Events and snapshots in dictionaries; see the module doc.
 
-    Attributes:
+    Args:
         fault: called once per write; returns the fault to inject or None.
+        known_empty: answer ``empty_recovery`` (see the module doc); off by default, so tests
+            see recoveries go through ``load_snapshot`` and ``replay``.
+
+    Attributes:
         calls: the number of writes of each ``write`` call, in order.
+        replays: recoveries served (by ``replay`` or ``empty_recovery``).
     """
 
-    def __init__(self, fault: Callable[[EntityWrite], StoreFault | None] | None = None) -> None:
+    def __init__(
+        self,
+        fault: Callable[[EntityWrite], StoreFault | None] | None = None,
+        *,
+        known_empty: bool = False,
+    ) -> None:
         self.events: dict[str, list[StoredEvent]] = {}
         self.snapshots: dict[str, list[EntitySnapshot]] = {}
         self.fault = fault
+        self.known_empty = known_empty
         self.calls: list[int] = []
         self.replays = 0
+
+    def empty_recovery(self, persistence_id: str) -> Recovery | None:
+        """The recovery of an entity with no events and no snapshot; None if unsure."""
+        if (
+            not self.known_empty
+            or self.events.get(persistence_id)
+            or (self.snapshots.get(persistence_id))
+        ):
+            return None
+        self.replays += 1
+        return _EMPTY
 
     async def load_snapshot(self, persistence_id: str) -> EntitySnapshot | None:
         snapshots = self.snapshots.get(persistence_id)

@@ -1,0 +1,351 @@
+"""The entity runtime's event store over a journal: runtime objects ⇄ journal rows.
+
+Events are encoded with the engine's serializer (type name, schema version, payload). A
+command's last event carries, in the row's ``reply`` bytes, its reply and the commands it
+emitted, so a redelivered command gets its stored reply and a republish re-sends its emitted
+commands exactly as first built. The position handed to the runtime is the journal's chain tip.
+Writes go out under one writer epoch, which the Kafka edge raises on every assignment.
+
+Fenced mode's zombie check happens here, on activation: a chain whose last epoch is higher than
+ours was continued by a newer owner, so this writer is a zombie for the entity. Recovery fails
+with ``WriterFenced`` (nothing is written) and ``on_zombie`` tells the engine to give the
+entity's input partition up. With ``metrics`` the store records the journal's families (append
+latency and outcome, events per write, replays, snapshots), recoveries and group-commit sizes,
+and (``end_to_end``, embedded mode) a command's timestamp to its events' acknowledgement.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import msgpack
+
+from repertory.actors._effect import NO_REPLY, Emit
+from repertory.actors._store import (
+    CommandSource,
+    DedupeMemory,
+    EntitySnapshot,
+    EntityWrite,
+    Recovery,
+    StoredEvent,
+    WriteAck,
+    WriteStatus,
+)
+from repertory.errors import WriterFenced
+from repertory.observability.metrics import AppendOutcome, RepertoryMetrics
+from repertory.persistence import (
+    AtomicWrite,
+    ChainTip,
+    EventData,
+    EventRecord,
+    Journal,
+    OutboxEntry,
+    PersistenceId,
+    RecordSource,
+    SnapshotRecord,
+    SnapshotStore,
+    WriteOutcome,
+)
+from repertory.protocols import Event, Message, Serializer
+
+__all__ = ["JournalEventStore", "ZombieHandler"]
+
+ZombieHandler = Callable[[str, int], None]
+"""``(persistence id, the chain's last epoch)``: a newer writer owns this entity."""
+
+_STATUS = {
+    WriteOutcome.STORED: WriteStatus.STORED,
+    WriteOutcome.REJECTED: WriteStatus.REJECTED,
+    WriteOutcome.FAILED: WriteStatus.FAILED,
+}
+_EVENT_OVERHEAD = 120  # bytes of a row beyond its payload: keys, ids, source, reply envelope
+_OUTCOME_NAMES: tuple[AppendOutcome, ...] = ("stored", "rejected", "failed")
+
+
+class JournalEventStore:
+    """An ``EventStore`` (the runtime's port) over ``journal`` and an optional snapshot store.
+
+    Args:
+        journal: where events go.
+        snapshots: where snapshots go (None: snapshots are skipped).
+        serializer: encodes events, replies, emitted commands and states.
+        epoch: the writer epoch of writes (0 in conditional mode).
+        metrics: where to record (None: nothing is recorded).
+        end_to_end: record command timestamp → write acknowledged (embedded mode, where the
+            acknowledgement is the commit; in Kafka mode egress records it on publish).
+        on_zombie: called when an activation finds a chain continued by a newer epoch.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        snapshots: SnapshotStore | None,
+        serializer: Serializer,
+        epoch: int = 0,
+        *,
+        metrics: RepertoryMetrics | None = None,
+        end_to_end: bool = False,
+        on_zombie: ZombieHandler | None = None,
+    ) -> None:
+        self.journal = journal
+        self.snapshots = snapshots
+        self.serializer = serializer
+        self.epoch = epoch
+        self.metrics = metrics
+        self.end_to_end = end_to_end and metrics is not None
+        self.on_zombie = on_zombie
+        self._outbox = journal.supports_outbox
+        self._loading: dict[str, float] = {}
+
+    def __repr__(self) -> str:
+        return f"JournalEventStore({self.journal!r}, epoch={self.epoch})"
+
+    async def load_snapshot(self, persistence_id: str) -> EntitySnapshot | None:
+        metrics = self.metrics
+        if metrics is not None:
+            self._loading[persistence_id] = time.perf_counter()
+        if self.snapshots is None:
+            return None
+        try:
+            record = await self.snapshots.load(PersistenceId.parse(persistence_id))
+        except Exception:
+            if metrics is not None:
+                metrics.journal.snapshot_loaded("failed")
+            raise
+        if metrics is not None:
+            metrics.journal.snapshot_loaded("absent" if record is None else "found")
+        if record is None:
+            return None
+        raw = msgpack.unpackb(record.payload, raw=False, strict_map_key=False)
+        state = self.serializer.decode_message(record.state_type, record.schema_version, raw["s"])
+        ids = tuple((c, at, s, self._decode_value(r)) for c, at, s, r in raw["i"])
+        offsets = tuple((t, p, o) for t, p, o in raw["o"])
+        return EntitySnapshot(
+            persistence_id=persistence_id,
+            seq_nr=record.seq_nr,
+            state=state,
+            dedupe=DedupeMemory(ids=ids, offsets=offsets),
+            timestamp=record.timestamp_ms / 1000,
+            position=ChainTip(record.seq_nr, record.writer_epoch, None),
+        )
+
+    async def replay(self, persistence_id: str, snapshot: EntitySnapshot | None) -> Recovery:
+        """The events after ``snapshot``; the chain's tip is the position writes continue.
+
+        Raises:
+            WriterFenced: the chain's last epoch is higher than ours (we are a zombie for the
+                entity); ``on_zombie`` was told first.
+            JournalUnavailable: the journal could not be read.
+        """
+        pid = PersistenceId.parse(persistence_id)
+        tip = ChainTip()
+        anchor = None
+        if snapshot is not None and isinstance(snapshot.position, ChainTip):
+            tip = snapshot.position
+            anchor = tip.anchor
+        started = time.perf_counter()
+        events = []
+        async for row in self.journal.replay(pid, tip.seq_nr + 1, anchor=anchor):
+            events.append(self._stored(row))
+            tip = row.tip
+        if self.metrics is not None:
+            self._observe_replay(self.metrics, pid, started, len(events))
+        if tip.epoch > self.epoch:
+            self._zombie(persistence_id, tip.epoch)
+        return Recovery(events=events, position=tip)
+
+    def _zombie(self, persistence_id: str, chain_epoch: int) -> None:
+        if self.on_zombie is not None:
+            self.on_zombie(persistence_id, chain_epoch)
+        raise WriterFenced(
+            f"the chain of [{persistence_id}] ends under writer epoch [{chain_epoch}], above "
+            f"ours [{self.epoch}]: a newer owner continues it"
+        )
+
+    def _observe_replay(
+        self, metrics: RepertoryMetrics, pid: PersistenceId, started: float, events: int
+    ) -> None:
+        now = time.perf_counter()
+        metrics.journal.replayed(now - started, events)
+        loading = self._loading.pop(str(pid), started)
+        metrics.actors.recovered(pid.entity_type, now - loading, events)
+
+    async def write(self, writes: Sequence[EntityWrite]) -> Sequence[WriteAck]:
+        atomic = [self._atomic(write) for write in writes]
+        metrics = self.metrics
+        if metrics is None:
+            results = await self.journal.append(atomic)
+            return [WriteAck(_STATUS[r.outcome], r.tip) for r in results]
+        started = time.perf_counter()
+        results = await self.journal.append(atomic)
+        elapsed = time.perf_counter() - started
+        acks = [WriteAck(_STATUS[r.outcome], r.tip) for r in results]
+        self._observe_write(metrics, writes, acks, elapsed)
+        return acks
+
+    def _observe_write(
+        self,
+        metrics: RepertoryMetrics,
+        writes: Sequence[EntityWrite],
+        acks: Sequence[WriteAck],
+        elapsed: float,
+    ) -> None:
+        """One observation per request; per entity write its group-commit size (and, when
+        embedded, each command's end-to-end latency)."""
+        worst, stored = 0, 0
+        group_committed = metrics.actors.group_committed
+        end_to_end = metrics.end_to_end.observe if self.end_to_end else None
+        now = time.time()
+        for write, ack in zip(writes, acks, strict=True):
+            if ack.status is not WriteStatus.STORED:
+                worst = max(worst, 2 if ack.status is WriteStatus.FAILED else 1)
+                continue
+            entity_type = write.persistence_id.partition("|")[0]
+            stored += len(write.events)
+            group_committed(entity_type, len(write.events))
+            if end_to_end is not None:
+                for event in write.events:
+                    if event.ends_command:
+                        end_to_end(entity_type, event.timestamp, now)
+        metrics.journal.appended(_OUTCOME_NAMES[worst], elapsed, stored)
+
+    async def save_snapshot(self, snapshot: EntitySnapshot, keep: int) -> None:
+        if self.snapshots is None or not isinstance(snapshot.state, Message):
+            return
+        type_name, version, state = self.serializer.encode_message(snapshot.state)
+        memory = snapshot.dedupe
+        payload = msgpack.packb(
+            {
+                "s": state,
+                "i": [(c, at, s, self._encode_value(r)) for c, at, s, r in memory.ids],
+                "o": [list(o) for o in memory.offsets],
+            },
+            use_bin_type=True,
+        )
+        position = snapshot.position
+        epoch = position.epoch if isinstance(position, ChainTip) else self.epoch
+        record = SnapshotRecord(
+            persistence_id=PersistenceId.parse(snapshot.persistence_id),
+            seq_nr=snapshot.seq_nr,
+            writer_epoch=epoch,
+            timestamp_ms=int(snapshot.timestamp * 1000),
+            state_type=type_name,
+            schema_version=version,
+            payload=payload,
+        )
+        metrics = self.metrics
+        try:
+            await self.snapshots.save(record)
+        except Exception:
+            if metrics is not None:
+                metrics.journal.snapshot_saved("failed")
+            raise
+        if metrics is not None:
+            metrics.journal.snapshot_saved("stored")
+
+    def size_of(self, event: StoredEvent) -> int:
+        size = getattr(event.event, "__sizeof__", None)
+        return _EVENT_OVERHEAD + (size() if size is not None else 64)
+
+    # -- rows ---------------------------------------------------------------------------------
+
+    def _atomic(self, write: EntityWrite) -> AtomicWrite:
+        pid = PersistenceId.parse(write.persistence_id)
+        after = write.position if isinstance(write.position, ChainTip) else ChainTip()
+        events = tuple(self._event_data(event) for event in write.events)
+        outbox: tuple[OutboxEntry, ...] = ()
+        if self._outbox:
+            outbox = tuple(
+                self._outbox_entry(write.persistence_id, event, i, emit)
+                for event in write.events
+                for i, emit in enumerate(event.emits)
+            )
+        return AtomicWrite(
+            persistence_id=pid, writer_epoch=self.epoch, after=after, events=events, outbox=outbox
+        )
+
+    def _event_data(self, event: StoredEvent) -> EventData:
+        type_name, version, payload = self.serializer.encode_message(event.event)
+        source = event.source
+        return EventData(
+            event_type=type_name,
+            schema_version=version,
+            payload=payload,
+            timestamp_ms=int(event.timestamp * 1000),
+            command_id=event.command_id,
+            source=None
+            if source is None
+            else RecordSource(topic=source.topic, partition=source.partition, offset=source.offset),
+            reply=self._encode_ending(event) if event.ends_command else None,
+        )
+
+    def _outbox_entry(self, pid: str, event: StoredEvent, i: int, emit: Emit) -> OutboxEntry:
+        type_name, version, payload = self.serializer.encode_message(emit.command)  # type: ignore[arg-type]
+        return OutboxEntry(
+            message_id=f"{pid}:{event.seq_nr}:{i}",
+            destination=f"{emit.entity_type}|{emit.entity_id}",
+            message_type=type_name,
+            schema_version=version,
+            payload=payload,
+        )
+
+    def _stored(self, row: EventRecord) -> StoredEvent:
+        event = self.serializer.decode_message(
+            row.event_type, row.schema_version, row.payload, Event
+        )
+        reply: Any = NO_REPLY
+        emits: tuple[Emit, ...] = ()
+        if row.reply is not None:
+            reply, emits = self._decode_ending(row.reply)
+        source = row.source
+        return StoredEvent(
+            seq_nr=row.seq_nr,
+            event=event,
+            timestamp=row.timestamp_ms / 1000,
+            command_id=row.command_id,
+            source=None
+            if source is None
+            else CommandSource(
+                topic=source.topic, partition=source.partition, offset=source.offset
+            ),
+            reply=reply,
+            emits=emits,
+            ends_command=row.reply is not None,
+        )
+
+    # -- reply bytes: the reply value and the emitted commands ---------------------------------
+
+    def _encode_ending(self, event: StoredEvent) -> bytes:
+        emits = [
+            (e.entity_type, e.entity_id, *self.serializer.encode_message(e.command))  # type: ignore[arg-type]
+            for e in event.emits
+        ]
+        packed: bytes = msgpack.packb(
+            {"r": self._encode_value(event.reply), "e": emits}, use_bin_type=True
+        )
+        return packed
+
+    def _decode_ending(self, data: bytes) -> tuple[Any, tuple[Emit, ...]]:
+        raw = msgpack.unpackb(data, raw=False)
+        emits = tuple(
+            Emit(etype, eid, self.serializer.decode_message(name, version, payload))
+            for etype, eid, name, version, payload in raw["e"]
+        )
+        return self._decode_value(raw["r"]), emits
+
+    def _encode_value(self, value: Any) -> Any:
+        """A reply value as msgpack-able data: typed when registered, plain otherwise."""
+        if value is NO_REPLY:
+            return None
+        if isinstance(value, Message):
+            return ["m", *self.serializer.encode_message(value)]
+        return ["v", value]
+
+    def _decode_value(self, data: Any) -> Any:
+        if data is None:
+            return NO_REPLY
+        if data[0] == "m":
+            return self.serializer.decode_message(data[1], data[2], data[3])
+        return data[1]
