@@ -12,7 +12,10 @@ keyspaces (dropped afterwards):
   step after another (consume → write → transaction, one batch at a time).
 
 Usage: ``.venv/bin/python benchmarks/bench_engine.py [--entities 10000] [--commands 200000]
-[--partitions 8] [--latency-seconds 10] [--rate R]``. Defaults are small for a quick run.
+[--partitions 8] [--latency-seconds 10] [--rate R] [--metrics on|off]``. Defaults are small for
+a quick run. ``--metrics on`` runs repertory with its metrics endpoint on (every layer records);
+``--metrics compare --repeat N`` measures only repertory's throughput, N times with metrics off
+and N times on, interleaved (off/on, then on/off, ...), and prints both medians.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import socket
 import statistics
 import time
 import uuid
@@ -39,6 +43,7 @@ from repertory.config import (
     EntitySettings,
     JournalSettings,
     KafkaSettings,
+    ObservabilitySettings,
     Settings,
     load_settings,
 )
@@ -309,7 +314,9 @@ def bridge(response: ResponseFuture) -> asyncio.Future[Any]:
 # -- (b) repertory ------------------------------------------------------------------------------
 
 
-def engine_settings(stack: Stack, topics: dict[str, str], keyspace: str) -> Settings:
+def engine_settings(
+    stack: Stack, topics: dict[str, str], keyspace: str, metrics_port: int = 0
+) -> Settings:
     base = load_settings()
     ident = uuid.uuid4().hex[:8]
     return Settings(
@@ -326,12 +333,24 @@ def engine_settings(stack: Stack, topics: dict[str, str], keyspace: str) -> Sett
         journal=JournalSettings(backend="cassandra", mode="fenced"),
         cassandra=CassandraSettings(port=base.devstack.port("cassandra"), keyspace=keyspace),
         entities=EntitySettings(passivation_timeout=3600),
+        observability=ObservabilitySettings(metrics_port=metrics_port),
     )
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 class EngineSystem:
-    def __init__(self, stack: Stack, topics: dict[str, str], keyspace: str) -> None:
-        self.settings = engine_settings(stack, topics, keyspace)
+    """repertory; ``metrics`` turns its metrics endpoint (and so every layer's recording) on."""
+
+    def __init__(
+        self, stack: Stack, topics: dict[str, str], keyspace: str, metrics: bool = False
+    ) -> None:
+        self.settings = engine_settings(stack, topics, keyspace, free_port() if metrics else 0)
 
     async def run(self, stop: asyncio.Event) -> None:
         async with Engine(self.settings, [ACCOUNT], registry=REGISTRY):
@@ -419,15 +438,24 @@ async def main(args: argparse.Namespace) -> None:
     await cassandra.connect()
     stack = Stack(f"127.0.0.1:{base.devstack.port('kafka')}", cassandra, args.partitions, [], [])
     try:
+        if args.metrics == "compare":
+            await compare_metrics(stack, args)
+            return
+        metrics = args.metrics == "on"
+
+        def engine_system(s: Stack, t: dict[str, str], k: str) -> EngineSystem:
+            return EngineSystem(s, t, k, metrics)
+
         raw = await throughput(
             stack, lambda s, t, k: RawLoop(s, t, k, False), args.commands, args.entities
         )
-        ours = await throughput(stack, EngineSystem, args.commands, args.entities)
+        ours = await throughput(stack, engine_system, args.commands, args.entities)
         print(f"entities={args.entities} commands={args.commands} partitions={args.partitions}")
+        print(f"metrics {args.metrics}")
         print(f"throughput raw loop       {raw:9.0f} commands/s")
         print(f"throughput repertory      {ours:9.0f} commands/s   ratio {ours / raw:.2f}")
         rate = args.rate or ours * 0.5
-        p50, p99 = await latency(stack, EngineSystem, rate, args.latency_seconds, args.entities)
+        p50, p99 = await latency(stack, engine_system, rate, args.latency_seconds, args.entities)
         print(f"latency repertory     @{rate:7.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
         p50, p99 = await latency(
             stack, lambda s, t, k: RawLoop(s, t, k, True), rate, args.latency_seconds, args.entities
@@ -436,6 +464,24 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         await stack.cleanup()
         await cassandra.aclose()
+
+
+async def compare_metrics(stack: Stack, args: argparse.Namespace) -> None:
+    """repertory's throughput with metrics off and on, interleaved, compared by median."""
+    runs: dict[bool, list[float]] = {False: [], True: []}
+    for i in range(args.repeat):
+        for metrics in (False, True) if i % 2 == 0 else (True, False):
+
+            def system(s: Stack, t: dict[str, str], k: str, on: bool = metrics) -> EngineSystem:
+                return EngineSystem(s, t, k, on)
+
+            rate = await throughput(stack, system, args.commands, args.entities)
+            runs[metrics].append(rate)
+            print(f"run {i + 1} metrics {'on ' if metrics else 'off'} {rate:9.0f} commands/s")
+    off, on = statistics.median(runs[False]), statistics.median(runs[True])
+    print(f"entities={args.entities} commands={args.commands} partitions={args.partitions}")
+    print(f"median metrics off {off:9.0f} commands/s")
+    print(f"median metrics on  {on:9.0f} commands/s   overhead {(off - on) / off * 100:5.1f}%")
 
 
 if __name__ == "__main__":
@@ -448,4 +494,11 @@ if __name__ == "__main__":
     parser.add_argument(
         "--rate", type=float, default=0.0, help="offered commands/s (default 50%% of max)"
     )
+    parser.add_argument(
+        "--metrics",
+        choices=("on", "off", "compare"),
+        default="off",
+        help="repertory's metrics endpoint and recording; compare: off vs on, interleaved",
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="runs per side with compare")
     asyncio.run(main(parser.parse_args()))

@@ -66,6 +66,7 @@ async def open_stores(
         mode=mode,
         partition_size=section.partition_size,
         commands_partitions=commands_partitions,
+        security=settings.cassandra_security,
     )
     return cassandra, CassandraSnapshotStore(cassandra.session, owns_session=False)
 

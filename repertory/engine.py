@@ -9,6 +9,11 @@ In Kafka mode (``kafka.enabled``) every ask and tell travels through the command
 each entity has one writer (the owner of its partition) and every command can be redelivered;
 asks name the replies topic as reply-to and wait there. Embedded (no Kafka) they reach the
 entity runtime directly, and emitted commands go through the journal's outbox.
+
+Every Kafka client uses the ``kafka_security`` options and the journal's Cassandra session the
+``cassandra_security`` ones. With ``observability.metrics_port`` set, the engine serves
+``/metrics``, ``/healthz`` and ``/readyz`` (journal reachable; in Kafka mode, partitions
+assigned) and its layers record their metrics; with it at 0 nothing is recorded.
 """
 
 from __future__ import annotations
@@ -21,20 +26,25 @@ from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Any
 
+from repertory._engine_observability import start_observability
 from repertory._engine_parts import OutboxRelay, open_stores
-from repertory._engine_store import JournalEventStore
-from repertory.actors import ActorRef, Emit, EntityRuntime, EntityType
+from repertory.actors import ActorRef, Emit, EntityRuntime, EntityType, JournalEventStore
 from repertory.config import Settings
 from repertory.errors import ActorDeadError
 from repertory.kafka import (
     CapturingStore,
     CommandClient,
+    EdgeGauges,
     EgressContext,
     EgressEncoder,
     KafkaEdge,
     commands_partitions,
+    kafka_client_options,
+    partition_for,
 )
 from repertory.observability import get_logger
+from repertory.observability.http import ObservabilityServer, ReadinessCheck
+from repertory.observability.metrics import RepertoryMetrics, default_metrics
 from repertory.persistence import Journal, Outbox, PersistenceId
 from repertory.protocols import (
     CommandEnvelope,
@@ -49,6 +59,8 @@ __all__ = ["Engine"]
 
 _log = get_logger("repertory.engine")
 _OUTBOX_INTERVAL = 0.05
+_READINESS_PROBE = PersistenceId("repertory-readiness", "probe")
+"""An entity nobody writes: reading its chain tip is the journal's cheapest real query."""
 
 
 class Engine:
@@ -78,6 +90,10 @@ class Engine:
         self._store: JournalEventStore | None = None
         self._stopped_commands: set[str] = set()
         self._stack: AsyncExitStack | None = None
+        self.metrics: RepertoryMetrics | None = (
+            default_metrics if settings.observability.metrics_port else None
+        )
+        self.observability: ObservabilityServer | None = None
 
     def __repr__(self) -> str:
         mode = "kafka" if self.settings.kafka.enabled else "embedded"
@@ -89,6 +105,9 @@ class Engine:
 
     async def __aenter__(self) -> Engine:
         async with AsyncExitStack() as stack:
+            self.observability = await start_observability(
+                stack, self.settings, self._readiness_checks()
+            )
             if self.kafka_mode:
                 await self._start_kafka(stack)
             else:
@@ -103,6 +122,8 @@ class Engine:
         tb: TracebackType | None,
     ) -> None:
         stack, self._stack = self._stack, None
+        if self.observability is not None:
+            self.observability.drain()
         if stack is not None:
             await stack.__aexit__(exc_type, exc, tb)
 
@@ -113,8 +134,34 @@ class Engine:
         stack.push_async_callback(snapshots.aclose)
         stack.push_async_callback(journal.aclose)
         self.journal = journal
-        self._store = JournalEventStore(journal, snapshots, self.serializer)
+        self._store = JournalEventStore(
+            journal,
+            snapshots,
+            self.serializer,
+            metrics=self.metrics,
+            end_to_end=not self.kafka_mode,  # in Kafka mode egress records it on publish
+            on_zombie=self._zombie if self.kafka_mode else None,
+        )
         return self._store
+
+    def _readiness_checks(self) -> dict[str, ReadinessCheck]:
+        checks: dict[str, ReadinessCheck] = {"journal": self._journal_ready}
+        if self.kafka_mode:
+            checks["partitions"] = self._partitions_ready
+        return checks
+
+    async def _journal_ready(self) -> bool:
+        """The journal answers a real read (``JournalUnavailable`` says why it does not)."""
+        if self.journal is None:
+            return False
+        await self.journal.highest_seq_nr(_READINESS_PROBE)
+        return True
+
+    async def _partitions_ready(self) -> bool:
+        """This member joined the group and acquired what it was assigned (maybe nothing: a
+        member beyond the partition count is idle, not broken)."""
+        edge = self.edge
+        return edge is not None and edge.ownership is not None and edge.ownership.rebalances > 0
 
     async def _start_runtime(self, stack: AsyncExitStack, runtime: EntityRuntime) -> None:
         await stack.enter_async_context(runtime)
@@ -138,8 +185,9 @@ class Engine:
             stack.push_async_callback(_cancel, task)
 
     async def _start_kafka(self, stack: AsyncExitStack) -> None:
-        settings = self.settings.kafka
-        partitions = await commands_partitions(settings)
+        settings, security = self.settings.kafka, self.settings.kafka_security
+        options = kafka_client_options(security)  # holds the password: never log it
+        partitions = await commands_partitions(settings, security, options)
         store = await self._open(stack, partitions)
         encoder = EgressEncoder(self.serializer, settings)
         capture = CapturingStore(store, encoder, lambda: store.epoch)
@@ -164,14 +212,45 @@ class Engine:
                 republish=self._republish,
                 group_id=settings.group_id,
                 stopped_commands=self._stopped_commands,
+                client_options=options,
+                metrics=self.metrics,
             )
 
-        self.edge = KafkaEdge(settings, context, self._claim_epoch, partitions)
-        await self.edge.start()
-        stack.push_async_callback(self.edge.stop)
-        self.client = CommandClient(settings, self.serializer)
+        edge = KafkaEdge(
+            settings,
+            context,
+            self._claim_epoch,
+            partitions,
+            client_options=options,
+            metrics=self.metrics,
+        )
+        self.edge = edge
+        await edge.start()
+        stack.push_async_callback(edge.stop)
+        if self.metrics is not None:
+            gauges = EdgeGauges(edge, self.metrics)
+            stack.callback(gauges.forget)
+            task = asyncio.create_task(gauges.run(), name="kafka-gauges")
+            stack.push_async_callback(_cancel, task)
+        self.client = CommandClient(settings, self.serializer, options)
         await self.client.start()
         stack.push_async_callback(self.client.stop)
+
+    def _zombie(self, persistence_id: str, chain_epoch: int) -> None:
+        """An activation found the entity's chain continued by a newer epoch: another worker
+        owns its partition now, so this one gives the partition up (and writes nothing)."""
+        edge = self.edge
+        if edge is None:
+            return
+        partition = partition_for(persistence_id.encode(), edge.partitions)
+        _log.warning(
+            "zombie writer for an entity; giving its partition up",
+            persistence_id=persistence_id,
+            chain_epoch=chain_epoch,
+            epoch=self._store.epoch if self._store else None,
+            partition=partition,
+        )
+        edge.give_up(partition)
 
     async def _claim_epoch(self) -> int:
         assert self.journal is not None and self._store is not None

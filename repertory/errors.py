@@ -17,6 +17,7 @@
     │   ├── JournalUnavailable          the store cannot be reached (retriable)
     │   ├── WriteRejected               definitely not stored: a conditional collision
     │   ├── WriteOutcomeUnknown         maybe stored: retry the identical write (retriable)
+    │   ├── WriterFenced                a newer writer epoch continues the entity: we are a zombie
     │   └── JournalMismatch             the keyspace's recorded mode/partitioning differs
     ├── ActorError                      entities and their runtime
     │   ├── ActorDeadError              the entity stopped before it could answer
@@ -59,6 +60,7 @@ __all__ = [
     "WorkerError",
     "WriteOutcomeUnknown",
     "WriteRejected",
+    "WriterFenced",
 ]
 
 
@@ -136,6 +138,11 @@ class WriteOutcomeUnknown(PersistenceError):
     """The write may or may not be stored; retry the identical write."""
 
     retriable = True
+
+
+class WriterFenced(PersistenceError):
+    """The entity's chain ends under a higher writer epoch than ours: a newer owner took over,
+    so this writer is a zombie for it and must write nothing."""
 
 
 class JournalMismatch(PersistenceError):

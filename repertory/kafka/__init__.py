@@ -21,6 +21,7 @@ from repertory.kafka._dead_letters import (
 from repertory.kafka._edge import KafkaEdge, commands_partitions, consumer_options
 from repertory.kafka._egress_context import EgressContext, Republisher
 from repertory.kafka._encoding import EgressEncoder
+from repertory.kafka._gauges import EdgeGauges
 from repertory.kafka._partitioner import is_misrouted, murmur2, partition_for
 from repertory.kafka._records import OutRecord, SourceRecord, source_record
 from repertory.kafka._replies import (
@@ -30,6 +31,7 @@ from repertory.kafka._replies import (
     encode_reply,
     reply_value,
 )
+from repertory.kafka._security import kafka_client_options, start_client
 from repertory.kafka._transactions import PartitionFenced, PartitionProducer, producer_options
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "CapturingStore",
     "CommandClient",
     "CommandFailed",
+    "EdgeGauges",
     "EgressContext",
     "EgressEncoder",
     "KafkaEdge",
@@ -59,9 +62,11 @@ __all__ = [
     "decode_reply",
     "encode_reply",
     "is_misrouted",
+    "kafka_client_options",
     "murmur2",
     "partition_for",
     "producer_options",
     "reply_value",
     "source_record",
+    "start_client",
 ]

@@ -10,6 +10,7 @@ committed; its record will be redelivered, found to be a duplicate, and must be 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -34,10 +35,12 @@ SourceKey = tuple[str, int, int]
 
 @dataclass(slots=True)
 class Captured:
-    """What one input record's command stored: its state changes and emitted commands."""
+    """What one input record's command stored: its state changes and emitted commands, and
+    when (``time.monotonic()``) the journal acknowledged the first of them."""
 
     changes: list[StateChange] = field(default_factory=list)
     emits: list[OutRecord] = field(default_factory=list)
+    journaled_at: float = 0.0
 
 
 class CapturingStore:
@@ -80,6 +83,15 @@ class CapturingStore:
         (by an earlier owner or incarnation), as a replay found them; once."""
         return self._replayed.pop(key, None)
 
+    def unpublished(self, topic: str, partition: int) -> int:
+        """Events of the partition's records journaled and not yet taken for publishing (the
+        in-flight bound keeps this scan short; it runs for a gauge, not per command)."""
+        return sum(
+            len(captured.changes)
+            for (t, p, _), captured in list(self._captured.items())
+            if p == partition and t == topic
+        )
+
     # -- the EventStore protocol --------------------------------------------------------------
 
     async def load_snapshot(self, persistence_id: str) -> EntitySnapshot | None:
@@ -118,6 +130,7 @@ class CapturingStore:
     def _capture(self, write: EntityWrite, epoch: int) -> None:
         pid = write.persistence_id
         encoder = self._encoder
+        now = time.monotonic()
         for event in write.events:
             source = event.source
             if source is None:
@@ -125,7 +138,7 @@ class CapturingStore:
             key = (source.topic, source.partition, source.offset)
             captured = self._captured.get(key)
             if captured is None:
-                captured = self._captured[key] = Captured()
+                captured = self._captured[key] = Captured(journaled_at=now)
             captured.changes.append(encoder.state_change(pid, event, epoch))
             if event.emits:
                 captured.emits.extend(encoder.emitted(pid, event))

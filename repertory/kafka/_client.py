@@ -28,13 +28,22 @@ _log = get_logger("repertory.kafka.client")
 
 
 class CommandClient:
-    """Produces commands and correlates replies (start with ``start``, end with ``stop``)."""
+    """Produces commands and correlates replies (start with ``start``, end with ``stop``).
 
-    def __init__(self, settings: KafkaSettings, serializer: Serializer) -> None:
+    ``client_options`` are the TLS and SASL options (``kafka_client_options``) of both clients.
+    """
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        serializer: Serializer,
+        client_options: dict[str, Any] | None = None,
+    ) -> None:
         self.settings = settings
         self.serializer = serializer
-        self._producer = AIOKafkaProducer(**producer_options(settings))
-        self._replies = AIOKafkaConsumer(**consumer_options(settings))
+        secured = client_options or {}
+        self._producer = AIOKafkaProducer(**producer_options(settings), **secured)
+        self._replies = AIOKafkaConsumer(**consumer_options(settings), **secured)
         self._waiting: dict[str, asyncio.Future[ReplyEnvelope]] = {}
         self._task: asyncio.Task[None] | None = None
 

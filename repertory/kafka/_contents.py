@@ -27,11 +27,13 @@ class RecordOutcome:
         changes: state changes of the events its command stored (or had stored, when
             redelivered), in seq_nr order.
         out: other records it produces (emitted commands, its reply, its dead letter).
+        journaled_at: ``time.monotonic()`` when its events were acknowledged (0: none now).
     """
 
     record: SourceRecord
     changes: list[StateChange] = field(default_factory=list)
     out: list[OutRecord] = field(default_factory=list)
+    journaled_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

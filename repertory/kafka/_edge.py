@@ -12,15 +12,17 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from repertory.config import KafkaSettings
+from repertory.config import KafkaSecuritySettings, KafkaSettings
 from repertory.errors import JournalMismatch
 from repertory.kafka._egress_context import EgressContext
 from repertory.kafka._ownership import Ownership
 from repertory.kafka._partition import PartitionWorker
 from repertory.kafka._records import source_record
+from repertory.kafka._security import start_client
 from repertory.observability import get_logger
+from repertory.observability.metrics import RepertoryMetrics
 
 __all__ = ["KafkaEdge", "commands_partitions", "consumer_options", "topic_partitions"]
 
@@ -63,6 +65,8 @@ class KafkaEdge:
         claim_epoch: claims a writer epoch for an assignment (see ``Ownership``).
         expected_partitions: the partition count recorded in the journal, if any; a
             different count refuses to start.
+        client_options: TLS and SASL options (``kafka_client_options``) for the consumer.
+        metrics: where ingress records (None: nothing is recorded).
     """
 
     def __init__(
@@ -71,17 +75,22 @@ class KafkaEdge:
         context_factory: Callable[[int], EgressContext],
         claim_epoch: Callable[[], Awaitable[int]],
         expected_partitions: int | None = None,
+        *,
+        client_options: dict[str, Any] | None = None,
+        metrics: RepertoryMetrics | None = None,
     ) -> None:
         self.settings = settings
         self._context_factory = context_factory
         self._claim_epoch = claim_epoch
         self._expected = expected_partitions
+        self.metrics = metrics
         self.consumer = AIOKafkaConsumer(
             group_id=settings.group_id,
             session_timeout_ms=settings.session_timeout_ms,
             heartbeat_interval_ms=settings.heartbeat_interval_ms,
             max_poll_interval_ms=settings.max_poll_interval_ms,
             **consumer_options(settings),
+            **(client_options or {}),
         )
         self.ownership: Ownership | None = None
         self.partitions = 0
@@ -127,6 +136,7 @@ class KafkaEdge:
     async def _poll(self) -> None:
         consumer = self.consumer
         limit = self.settings.max_in_flight_per_partition
+        ingress = self.metrics.ingress if self.metrics is not None else None
         while True:
             fetched = await consumer.getmany(
                 timeout_ms=_POLL_MS, max_records=self.settings.max_poll_records
@@ -138,6 +148,8 @@ class KafkaEdge:
                 if worker is None:
                     continue  # dropped (fenced) or already released: not ours to process
                 worker.offer([source_record(r) for r in records])
+                if ingress is not None:
+                    ingress.consumed(tp.partition, len(records))
                 if worker.in_flight >= limit:
                     consumer.pause(tp)
 
@@ -146,6 +158,14 @@ class KafkaEdge:
         limit = self.settings.max_in_flight_per_partition
         if worker.in_flight <= limit // 2 and tp in self.consumer.paused():
             self.consumer.resume(tp)
+
+    def give_up(self, partition: int) -> bool:
+        """Stop processing ``partition`` until the next assignment: a newer owner writes its
+        entities (see ``JournalEventStore``'s zombie check). False when it is not ours."""
+        ownership = self.ownership
+        if ownership is None:
+            return False
+        return ownership.give_up(TopicPartition(self.settings.commands_topic, partition))
 
     def statistics(self) -> dict[str, int]:
         """Owned, paused and dropped partitions, the epoch, commands in flight and committed."""
@@ -161,11 +181,22 @@ class KafkaEdge:
         }
 
 
-async def commands_partitions(settings: KafkaSettings) -> int:
+async def commands_partitions(
+    settings: KafkaSettings,
+    security: KafkaSecuritySettings | None = None,
+    client_options: dict[str, Any] | None = None,
+) -> int:
     """The commands topic's partition count, asked with a short-lived client (the journal
-    records it, or checks it, before the engine joins the group)."""
-    consumer = AIOKafkaConsumer(**consumer_options(settings))
-    await consumer.start()
+    records it, or checks it, before the engine joins the group).
+
+    This is the engine's first contact with Kafka, so it starts through ``start_client``.
+
+    Raises:
+        AuthenticationFailed: the login or TLS handshake was refused, or nothing answered.
+    """
+    security = security or KafkaSecuritySettings()
+    consumer = AIOKafkaConsumer(**consumer_options(settings), **(client_options or {}))
+    await start_client(consumer, security, bootstrap_servers=settings.bootstrap_servers)
     try:
         return await topic_partitions(consumer, settings.commands_topic)
     finally:

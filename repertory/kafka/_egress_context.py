@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from repertory.actors import EntityRuntime
 from repertory.config import KafkaSettings
 from repertory.kafka._capture import CapturingStore
 from repertory.kafka._encoding import EgressEncoder
+from repertory.observability.metrics import RepertoryMetrics
 from repertory.protocols import InputLimits, StateChange
 
 __all__ = ["EgressContext", "Republisher"]
@@ -25,6 +27,9 @@ class EgressContext:
     Attributes:
         stopped_commands: ids of commands the runtime gave up on (their entity was stopped by
             its supervisor); ingress dead-letters them when their ask fails.
+        client_options: TLS and SASL options of every Kafka client (``kafka_client_options``);
+            they hold the password, so they stay out of ``repr``.
+        metrics: where ingress and egress record (None: nothing is recorded).
     """
 
     settings: KafkaSettings
@@ -36,3 +41,5 @@ class EgressContext:
     republish: Republisher
     group_id: str
     stopped_commands: set[str] = field(default_factory=set)
+    client_options: dict[str, Any] = field(default_factory=dict, repr=False)
+    metrics: RepertoryMetrics | None = None

@@ -28,7 +28,8 @@ __all__ = ["Slot", "admit", "condemn"]
 class Slot:
     """One input record on its way: decided at once (``outcome``), or awaiting its entity.
 
-    ``attempts`` counts deliveries (a command whose entity died unanswered is delivered again).
+    ``attempts`` counts deliveries (a command whose entity died unanswered is delivered again);
+    ``reason`` is the dead-letter reason of a record condemned at admission.
     """
 
     record: SourceRecord
@@ -38,6 +39,7 @@ class Slot:
     future: asyncio.Future[Any] | None = None
     outcome: RecordOutcome | None = None
     attempts: int = 0
+    reason: str | None = None
 
 
 def admit(
@@ -78,7 +80,7 @@ def _condemned(
     error: Exception,
     encoder: EgressEncoder,
 ) -> Slot:
-    slot = Slot(record, envelope)
+    slot = Slot(record, envelope, reason=reason)
     slot.outcome = condemn(record, envelope, reason, error, encoder)
     return slot
 

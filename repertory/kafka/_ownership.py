@@ -56,6 +56,8 @@ class Ownership(ConsumerRebalanceListener):  # type: ignore[misc]
         self.dropped: set[TopicPartition] = set()
         self.epoch = 0
         self.assignments = 0
+        self.rebalances = 0
+        """Assignments handled (empty ones too): above 0 once this member joined the group."""
         self._closers: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
@@ -70,6 +72,7 @@ class Ownership(ConsumerRebalanceListener):  # type: ignore[misc]
         self.dropped -= set(tps)
         if tps:
             await self.acquire(tps)
+        self.rebalances += 1
 
     async def acquire(self, tps: list[TopicPartition]) -> None:
         """The ownership protocol for one assignment (see the module doc)."""
@@ -103,7 +106,13 @@ class Ownership(ConsumerRebalanceListener):  # type: ignore[misc]
                 delay = min(delay * 2, 5.0)
 
     async def _start_producers(self, tps: list[TopicPartition]) -> list[PartitionProducer]:
-        producers = [PartitionProducer(self.context.settings, tp.topic, tp.partition) for tp in tps]
+        context = self.context
+        producers = [
+            PartitionProducer(
+                context.settings, tp.topic, tp.partition, context.client_options, context.metrics
+            )
+            for tp in tps
+        ]
         results = await asyncio.gather(*(p.start() for p in producers), return_exceptions=True)
         started = []
         for producer, result in zip(producers, results, strict=True):
@@ -149,6 +158,7 @@ class Ownership(ConsumerRebalanceListener):  # type: ignore[misc]
         worker = PartitionWorker(
             self.context, producer, on_progress=self.on_progress, on_fenced=self._fenced
         )
+        worker.committed_offset = offset
         self.workers[tp] = worker
         worker.start()
 
@@ -157,6 +167,15 @@ class Ownership(ConsumerRebalanceListener):  # type: ignore[misc]
         self.dropped.add(tp)
         if tp in self.consumer.assignment():
             self.consumer.pause(tp)
+
+    def give_up(self, tp: TopicPartition) -> bool:
+        """Stop and drop an owned partition as if fenced; False when it is not owned."""
+        worker = self.workers.get(tp)
+        if worker is None:
+            return False
+        _log.warning("partition given up: a newer owner writes its entities", tp=str(tp))
+        self._fenced(worker)
+        return True
 
     def _fenced(self, worker: PartitionWorker) -> None:
         tp = worker.producer.tp

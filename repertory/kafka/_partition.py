@@ -25,6 +25,7 @@ from repertory.errors import (
 from repertory.kafka._contents import RecordOutcome, build_contents
 from repertory.kafka._dead_letters import STOPPED_ENTITY
 from repertory.kafka._egress_context import EgressContext
+from repertory.kafka._egress_metrics import record_committed_batch
 from repertory.kafka._intake import Slot, admit, condemn
 from repertory.kafka._partitioner import partition_for
 from repertory.kafka._records import SourceRecord
@@ -65,6 +66,10 @@ class PartitionWorker:
         self.topic, self.partition = producer.tp.topic, producer.tp.partition
         self.in_flight = 0
         self.committed_commands = 0
+        self.committed_offset = 0
+        """The next offset to consume after the last commit (for the lag gauge)."""
+        self.publishing = 0
+        """Events in the transaction being committed (for the unpublished-events gauge)."""
         self._incoming: asyncio.Queue[list[SourceRecord]] = asyncio.Queue()
         self._ready: asyncio.Queue[list[Slot]] = asyncio.Queue()
         self._on_progress = on_progress
@@ -112,6 +117,7 @@ class PartitionWorker:
     async def _intake(self) -> None:
         context = self.context
         types = context.runtime.types
+        ingress = context.metrics.ingress if context.metrics is not None else None
         while True:
             records = await self._incoming.get()
             slots = []
@@ -125,6 +131,9 @@ class PartitionWorker:
                 )
                 if slot.outcome is None:
                     await self._deliver(slot)
+                elif ingress is not None and slot.reason is not None:
+                    ingress.rejected.labels(slot.reason).inc()
+                    ingress.dead_lettered.labels(slot.reason).inc()
                 slots.append(slot)
             self._ready.put_nowait(slots)
 
@@ -153,7 +162,14 @@ class PartitionWorker:
                 slots = await self._next_slots()
                 outcomes = [await self._resolve(slot) for slot in slots]
                 contents = build_contents(outcomes, context.encoder.change_record)
+                metrics = context.metrics
+                if metrics is not None:
+                    self.publishing = sum(len(o.changes) for o in outcomes)
                 await self.producer.publish(contents)
+                self.committed_offset = contents.offsets[(self.topic, self.partition)]
+                if metrics is not None:
+                    self.publishing = 0
+                    record_committed_batch(metrics, context.settings, slots, outcomes, contents)
                 for pid, seq_nr in contents.committed.items():
                     context.runtime.mark_committed(pid, seq_nr)
                 self.in_flight -= len(slots)
@@ -209,6 +225,8 @@ class PartitionWorker:
         assert envelope is not None
         if isinstance(error, ActorDeadError):  # the supervisor gave up on this command
             context.stopped_commands.discard(envelope.command_id)
+            if context.metrics is not None:
+                context.metrics.ingress.dead_lettered.labels(STOPPED_ENTITY).inc()
             return condemn(record, envelope, STOPPED_ENTITY, error, context.encoder)
         outcome = await self._published_events(record)
         if isinstance(error, DuplicateCommand | WriteRejected) or not isinstance(
@@ -252,7 +270,7 @@ class PartitionWorker:
         store, key = self.context.store, (record.topic, record.partition, record.offset)
         captured = store.take(key)
         if captured is not None:
-            return RecordOutcome(record, captured.changes, captured.emits)
+            return RecordOutcome(record, captured.changes, captured.emits, captured.journaled_at)
         replayed = store.take_replayed(key)
         if replayed is None:
             return RecordOutcome(record)

@@ -9,6 +9,7 @@ means this worker is a zombie for the partition: the producer is never used agai
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +26,7 @@ from repertory.errors import RepertoryError
 from repertory.kafka._contents import TransactionContents
 from repertory.kafka._records import OutRecord
 from repertory.observability import get_logger
+from repertory.observability.metrics import RepertoryMetrics
 
 __all__ = ["PartitionFenced", "PartitionProducer", "producer_options"]
 
@@ -53,7 +55,14 @@ def producer_options(settings: KafkaSettings) -> dict[str, Any]:
 class PartitionProducer:
     """The transactional producer of one input partition (see the module doc)."""
 
-    def __init__(self, settings: KafkaSettings, topic: str, partition: int) -> None:
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        topic: str,
+        partition: int,
+        client_options: dict[str, Any] | None = None,
+        metrics: RepertoryMetrics | None = None,
+    ) -> None:
         self.settings = settings
         self.tp = TopicPartition(topic, partition)
         self.transactional_id = settings.transactional_id(topic, partition)
@@ -61,7 +70,9 @@ class PartitionProducer:
             transactional_id=self.transactional_id,
             transaction_timeout_ms=settings.transaction_timeout_ms,
             **producer_options(settings),
+            **(client_options or {}),
         )
+        self.metrics = metrics
         self.fenced = False
         self.commits = 0
 
@@ -106,12 +117,18 @@ class PartitionProducer:
             try:
                 await self._transaction(contents.records, contents.offsets)
                 self.commits += 1
+                if self.metrics is not None:
+                    self.metrics.egress.transaction("committed")
                 return
             except _FENCED as exc:
                 self.fenced = True
+                if self.metrics is not None:
+                    self.metrics.egress.transaction("fenced")
                 raise PartitionFenced(f"[{self.transactional_id}] fenced") from exc
             except KafkaError as exc:
                 attempt += 1
+                if self.metrics is not None:
+                    self.metrics.egress.transaction("retried")
                 delay = min(_MAX_BACKOFF, self.settings.retry_backoff_ms / 1000 * 2**attempt)
                 _log.warning(
                     "transaction failed; retrying it unchanged",
@@ -134,11 +151,14 @@ class PartitionProducer:
             if sends:
                 await asyncio.gather(*sends)
             committed = {TopicPartition(t, p): o for (t, p), o in offsets.items()}
+            started = time.perf_counter()
             await producer.send_offsets_to_transaction(committed, self.settings.group_id)
         except BaseException:
             await self._abort_quietly()
             raise
         await producer.commit_transaction()
+        if self.metrics is not None:
+            self.metrics.ingress.commit_seconds.observe(time.perf_counter() - started)
 
     async def _abort_quietly(self) -> None:
         manager = self._producer._txn_manager  # no public state query

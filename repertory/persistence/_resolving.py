@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import AsyncIterator
 
-from repertory.observability import get_logger
+from repertory.observability import get_logger, metrics
 from repertory.persistence._chain import ORIGIN, Anchor, ChainResolution, resolve_chain
 from repertory.persistence._contract import MAX_SEQ_NR, Journal
 from repertory.persistence._records import ChainTip, EventRecord, PersistenceId
@@ -52,6 +52,7 @@ class ResolvingJournal(Journal):
         effective, rows = await self._read_rows(persistence_id, anchor)
         resolution = resolve_chain(rows, effective)
         if resolution.dropped:
+            metrics.journal.noncanonical_rows.inc(len(resolution.dropped))
             _log.warning(
                 "rows outside the canonical chain dropped",
                 persistence_id=str(persistence_id),

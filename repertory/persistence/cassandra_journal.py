@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator, Sequence
 from cassandra import DriverException
 from cassandra.cluster import NoHostAvailable
 
-from repertory.config import CassandraSettings
+from repertory.config import CassandraSecuritySettings, CassandraSettings
 from repertory.errors import JournalUnavailable
-from repertory.observability import get_logger
+from repertory.observability import get_logger, metrics
 from repertory.persistence._chain import Anchor, resolve_chain
 from repertory.persistence._contract import MAX_SEQ_NR
 from repertory.persistence._records import (
@@ -72,6 +72,7 @@ class CassandraJournal(ResolvingJournal):
         partition_size: int,
         commands_partitions: int | None = None,
         session: CassandraSession | None = None,
+        security: CassandraSecuritySettings | None = None,
     ) -> CassandraJournal:
         """Connect, check the keyspace and the consistency levels, prepare statements.
 
@@ -81,14 +82,16 @@ class CassandraJournal(ResolvingJournal):
             partition_size: nominal events per partition (``journal.partition_size``).
             commands_partitions: the commands topic's partition count (None without Kafka).
             session: share a connected session (e.g. with the snapshot store); not closed here.
+            security: the ``cassandra_security`` section, for a session made here.
 
         Raises:
             JournalUnavailable: the cluster cannot be reached or has no journal schema.
+            AuthenticationFailed: the login or the TLS handshake was refused.
             JournalMismatch: the keyspace was recorded for another mode or partitioning, or
                 the consistency levels do not overlap for its replication.
         """
         owns = session is None
-        cassandra = session or CassandraSession(settings)
+        cassandra = session or CassandraSession(settings, security=security)
         wanted = KeyspaceRecord(
             mode=mode.value, partition_size=partition_size, commands_partitions=commands_partitions
         )
@@ -198,6 +201,7 @@ class CassandraJournal(ResolvingJournal):
             raise JournalUnavailable(f"cannot read [{persistence_id}]: {exc}") from exc
         resolution = resolve_chain(keys, effective)
         if resolution.dropped:
+            metrics.journal.noncanonical_rows.inc(len(resolution.dropped))
             _log.warning(
                 "rows outside the canonical chain dropped",
                 persistence_id=str(persistence_id),

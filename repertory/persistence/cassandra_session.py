@@ -10,6 +10,7 @@ flight so a burst queues here (cheaply) instead of timing out in the driver.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -23,8 +24,9 @@ from cassandra.policies import (
 )
 from cassandra.query import PreparedStatement, Statement, tuple_factory
 
-from repertory.config import CassandraSettings
+from repertory.config import CassandraSecuritySettings, CassandraSettings
 from repertory.errors import JournalUnavailable
+from repertory.persistence.cassandra_security import auth_failure, cassandra_connection_options
 
 Row = tuple[Any, ...]
 
@@ -34,10 +36,16 @@ def consistency(name: str) -> int:
     return int(getattr(ConsistencyLevel, name))
 
 
-def build_cluster(settings: CassandraSettings) -> Cluster:
-    """A ``Cluster`` for the settings: protocol v5, token-aware, bounded reconnection.
+def build_cluster(
+    settings: CassandraSettings, security: CassandraSecuritySettings | None = None
+) -> Cluster:
+    """A ``Cluster`` for the settings: protocol v5, token-aware, bounded reconnection, and the
+    TLS context and password login of ``security`` (``cassandra_connection_options``).
 
     Replicas are not shuffled, so a batch grouped by primary replica is coordinated there.
+
+    Raises:
+        ConfigError: a certificate, key or password file of ``security`` cannot be read.
     """
     child = (
         DCAwareRoundRobinPolicy(local_dc=settings.local_datacenter)
@@ -63,6 +71,7 @@ def build_cluster(settings: CassandraSettings) -> Cluster:
         ),
         connect_timeout=settings.connect_timeout,
         control_connection_timeout=settings.connect_timeout,
+        **(cassandra_connection_options(security) if security is not None else {}),
     )
 
 
@@ -72,15 +81,22 @@ class CassandraSession:
     Args:
         settings: the ``cassandra`` settings section.
         cluster_factory: builds the cluster; tests and benchmarks may substitute theirs.
+            Default ``build_cluster`` with ``security``.
+        security: the ``cassandra_security`` section (TLS, login); default none of either.
     """
 
     def __init__(
         self,
         settings: CassandraSettings,
-        cluster_factory: Callable[[CassandraSettings], Cluster] = build_cluster,
+        cluster_factory: Callable[[CassandraSettings], Cluster] | None = None,
+        *,
+        security: CassandraSecuritySettings | None = None,
     ) -> None:
         self.settings = settings
-        self._cluster_factory = cluster_factory
+        self.security = security or CassandraSecuritySettings()
+        self._cluster_factory = cluster_factory or functools.partial(
+            build_cluster, security=self.security
+        )
         self._cluster: Cluster | None = None
         self._session: Session | None = None
         self._prepared: dict[str, PreparedStatement] = {}
@@ -107,7 +123,12 @@ class CassandraSession:
         return self._session
 
     async def connect(self) -> None:
-        """Build the cluster and connect (in a thread: connecting blocks for a while)."""
+        """Build the cluster and connect (in a thread: connecting blocks for a while).
+
+        Raises:
+            AuthenticationFailed: the login or the TLS handshake was refused (not retriable).
+            JournalUnavailable: no node could be reached.
+        """
         if self._session is not None:
             return
         cluster = self._cluster_factory(self.settings)
@@ -115,9 +136,10 @@ class CassandraSession:
             session = await asyncio.to_thread(cluster.connect)
         except Exception as exc:
             cluster.shutdown()
-            points = ",".join(self.settings.contact_points)
-            raise JournalUnavailable(
-                f"cannot connect to Cassandra at [{points}]:[{self.settings.port}]"
+            where = f"{','.join(self.settings.contact_points)}:{self.settings.port}"
+            raise (
+                auth_failure(exc, self.security, where)
+                or JournalUnavailable(f"cannot connect to Cassandra at [{where}]")
             ) from exc
         self._cluster, self._session = cluster, session
 

@@ -18,7 +18,7 @@ from thespian.actors import (
     WatchMessage,
 )
 
-from repertory.observability import get_logger
+from repertory.observability import get_logger, metrics
 from repertory.workers._app import Answer, AppFailed, AppFinished, AppReady, AppRunner
 from repertory.workers._messages import (
     AppReply,
@@ -75,6 +75,7 @@ class WorkerActor(Actor):  # type: ignore[misc]
         self.send(
             sender, WorkerStarting(slot=run.slot, incarnation=run.incarnation, pid=os.getpid())
         )
+        metrics.set_worker_slot(run.slot)  # the app's metrics port is base + slot
         self._runner = AppRunner(run.app)
         self._runner.start()
 
