@@ -1,6 +1,8 @@
 """The ``repertory`` command line: thin verbs over the engine, the journal and the dev stack.
 
-Exit codes scripts can rely on: 0 success, 1 the operation failed, 2 bad usage or settings.
+The root group and the ``devstack`` verbs live here; every other verb is implemented in
+``repertory.cli_commands`` and registered below. Exit codes scripts can rely on: 0 success,
+1 the operation failed (or a check found a problem), 2 bad usage or settings.
 """
 
 from __future__ import annotations
@@ -12,32 +14,9 @@ from typing import Any
 import click
 
 from repertory._version import __version__
-from repertory.config import Settings, load_settings
+from repertory.cli_commands._context import CliContext
 from repertory.devstack import SERVER_NAMES, DevStack
-from repertory.errors import ConfigError, RepertoryError
-from repertory.observability import configure_logging
-
-
-class _Context:
-    """Settings are loaded lazily so ``--help`` works even with a broken settings file."""
-
-    def __init__(self, config: Path | None, log_format: str | None) -> None:
-        self._config = config
-        self._log_format = log_format
-        self._settings: Settings | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            overrides: dict[str, dict[str, Any]] = {}
-            if self._log_format:
-                overrides["logging"] = {"format": self._log_format}
-            try:
-                self._settings = load_settings(self._config, overrides)
-            except ConfigError as exc:
-                raise click.UsageError(str(exc)) from exc
-            configure_logging(self._settings.logging.format, self._settings.logging.level)
-        return self._settings
+from repertory.errors import RepertoryError
 
 
 class _Group(click.Group):
@@ -69,18 +48,24 @@ def main(ctx: click.Context, config: Path | None, log_format: str | None) -> Non
     \b
     Settings come from defaults < TOML file < REPERTORY_<SECTION>__<FIELD> < flags.
     \b
+    Exit codes: 0 done; 1 failed, or a check found a problem; 2 bad usage or settings.
+    \b
     Examples:
-      repertory --version
+      repertory demo                # the bank, embedded: throughput, a crash, a recovery check
+      repertory run examples.bank.app
+      repertory send account 42 bank.account.Deposit '{"amount": 500}' --wait
+      repertory replay account 42 --app examples.bank.app
+      repertory inspect skew --png skew.png
       repertory devstack up         # start the local Kafka and Cassandra
     """
-    ctx.obj = _Context(config, log_format)
+    ctx.obj = CliContext(config, log_format)
 
 
 _SERVER = click.Choice(["kafka", "cassandra"])
 
 
 def _stack(ctx: click.Context) -> DevStack:
-    settings = ctx.find_object(_Context)
+    settings = ctx.find_object(CliContext)
     assert settings is not None, "the main group sets the context object"
     return DevStack(settings.settings.devstack, echo=lambda line: click.echo(line, err=True))
 
@@ -194,3 +179,53 @@ def restart(ctx: click.Context, server: str) -> None:
         f"{report.name:<10} {report.address:<16} serving after "
         f"{report.seconds or 0:.1f} s (pid {report.pid})"
     )
+
+
+@main.command()
+@click.option("--duration", default="30m", show_default=True, help="How long: 90s, 30m, 2h.")
+@click.option("--scenario", "scenarios", multiple=True, help="Only these (repeatable).")
+@click.option("--profile", type=click.Choice(["soak", "ci"]), default="soak", show_default=True)
+@click.option("--seed", type=int, default=None, help="Seed of every random choice.")
+@click.pass_context
+def chaos(
+    ctx: click.Context, duration: str, scenarios: tuple[str, ...], profile: str, seed: int | None
+) -> None:
+    """Fault-injection soak on the dev stack: scenarios in a loop, each judged by the history
+    checker (repertory.testing.chaos). Pauses and restarts the stack's servers.
+
+    \b
+    Examples:
+      repertory chaos --duration 30m
+      repertory chaos --duration 5m --scenario kafka_restart --scenario rebalance_zombie
+    """
+    from repertory.testing.chaos import soak_command
+
+    ctx.exit(soak_command(_stack(ctx), duration, scenarios, profile, seed, click.echo))
+
+
+def _register() -> None:
+    """Add the verbs implemented in ``repertory.cli_commands``."""
+    from repertory.cli_commands.demo import demo_command
+    from repertory.cli_commands.docs import settings_command
+    from repertory.cli_commands.engine_verbs import run
+    from repertory.cli_commands.inspect import inspect_group
+    from repertory.cli_commands.journal import journal_group, replay
+    from repertory.cli_commands.kafka_verbs import republish, send, tail
+    from repertory.cli_commands.schema import schema_group
+
+    for command in (
+        demo_command,
+        run,
+        send,
+        tail,
+        replay,
+        republish,
+        journal_group,
+        schema_group,
+        inspect_group,
+        settings_command,
+    ):
+        main.add_command(command)
+
+
+_register()

@@ -10,8 +10,6 @@ import structlog
 
 LogFormat = Literal["json", "console"]
 
-_configured = False
-
 
 def configure_logging(fmt: LogFormat = "console", level: str = "INFO") -> None:
     """Configure structlog and the standard library root logger once per process.
@@ -20,7 +18,6 @@ def configure_logging(fmt: LogFormat = "console", level: str = "INFO") -> None:
         fmt: ``json`` (one object per line, for collectors) or ``console`` (readable).
         level: a standard logging level name.
     """
-    global _configured
     numeric = logging.getLevelNamesMapping()[level.upper()]
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -41,12 +38,35 @@ def configure_logging(fmt: LogFormat = "console", level: str = "INFO") -> None:
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr, force=True)
-    _configured = True
 
 
 def get_logger(name: str, **context: Any) -> Any:
-    """A structlog logger carrying ``logger=name`` and any initial context."""
-    return structlog.get_logger(name).bind(logger=name, **context)
+    """A structlog logger carrying ``logger=name`` and any initial context.
+
+    The logger stays lazy: module-level loggers created at import follow whatever
+    ``configure_logging`` sets up later, instead of freezing structlog's default (stdout).
+    """
+    return _LazyLogger(name, context)
+
+
+class _LazyLogger:
+    """Resolves the configured logger at each use; logging is never on a hot path."""
+
+    __slots__ = ("_context", "_name")
+
+    def __init__(self, name: str, context: dict[str, Any]) -> None:
+        self._name = name
+        self._context = context
+
+    def bind(self, **context: Any) -> _LazyLogger:
+        return _LazyLogger(self._name, {**self._context, **context})
+
+    def __getattr__(self, method: str) -> Any:
+        logger = structlog.get_logger(self._name).bind(logger=self._name, **self._context)
+        return getattr(logger, method)
+
+    def __repr__(self) -> str:
+        return f"<logger {self._name} {self._context}>"
 
 
 def bind(**context: Any) -> None:

@@ -1,0 +1,1 @@
+"""Example applications built on repertory; each is an importable package (``examples.bank``)."""

@@ -1,0 +1,174 @@
+"""The demo's engine process: an embedded engine on SQLite, fed by an in-process command source.
+
+It runs in a child process so the demo can kill it for real (SIGKILL: no drain, no flush of
+anything the engine had not committed). It appends one line per acknowledged command to an
+acks file (``<plan index> <outcome>``) and counts them in shared memory for the progress bar.
+A restarted run skips the commands an earlier run acknowledged and sends every other one —
+including those that were in flight at the kill, with their original ids, so the engine must
+recognise the ones it had already applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from examples.bank.domain import (
+    ACCOUNT,
+    REGISTRY,
+    TRANSFER,
+    BankError,
+    GetAccount,
+    GetTransfer,
+    TransferStatus,
+)
+from repertory.cli_commands.demo._plan import DemoPlan, Planned, lane
+from repertory.config import EntitySettings, JournalSettings, LoggingSettings, Settings
+from repertory.engine import Engine
+from repertory.observability import configure_logging
+
+__all__ = ["ChildJob", "read_acks", "run_child"]
+
+_SETTLE_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChildJob:
+    """What one engine process does.
+
+    Attributes:
+        journal: the SQLite journal file.
+        plan: the workload.
+        acks: this run's acks file (appended).
+        skip: an earlier run's acks file: those commands are done.
+        result: when set, settle every transfer and write the final states here.
+        lanes: concurrent senders (one entity's commands always share one).
+    """
+
+    journal: Path
+    plan: DemoPlan
+    acks: Path
+    skip: Path | None = None
+    result: Path | None = None
+    lanes: int = 1024
+
+
+def read_acks(path: Path | None) -> dict[int, str]:
+    """Plan index → outcome of every complete line (a kill may cut the last one)."""
+    if path is None or not path.exists():
+        return {}
+    found: dict[int, str] = {}
+    for line in path.read_text().splitlines():
+        index, _, outcome = line.partition(" ")
+        if outcome and index.isdigit():
+            found[int(index)] = outcome
+    return found
+
+
+def run_child(job: ChildJob, acked: Any, started: Any, recovered: Any) -> None:
+    """The process entry point (``multiprocessing`` target); ``acked``/``started``/``recovered``
+    are shared ``Value`` objects the parent reads."""
+    configure_logging("console", "ERROR")
+    asyncio.run(_run(job, acked, started, recovered))
+
+
+def _settings(job: ChildJob) -> Settings:
+    return Settings(
+        logging=LoggingSettings(level="ERROR"),
+        journal=JournalSettings(backend="sqlite", sqlite_path=job.journal),
+        entities=EntitySettings(ask_timeout=60.0),
+    )
+
+
+async def _run(job: ChildJob, acked: Any, started: Any, recovered: Any) -> None:
+    done = read_acks(job.skip)
+    async with Engine(_settings(job), [ACCOUNT, TRANSFER], registry=REGISTRY) as engine:
+        if job.skip is not None:
+            began = time.perf_counter()
+            await _recover_accounts(engine, job.plan)
+            recovered.value = time.perf_counter() - began
+        lanes: defaultdict[int, list[Planned]] = defaultdict(list)
+        for planned in job.plan:
+            if planned.index not in done:
+                lanes[lane(planned, job.lanes)].append(planned)
+        # Line-buffered: an ack is on disk before the lane sends its next command, so a command
+        # the parent believes unanswered is always the last one its lane sent.
+        with job.acks.open("a", buffering=1) as out:
+            started.value = time.time()
+            await asyncio.gather(*(_send(engine, items, out, acked) for items in lanes.values()))
+        if job.result is not None:
+            await _settle(engine, job.plan)
+            job.result.write_text(json.dumps(await _final_states(engine, job.plan)))
+
+
+async def _recover_accounts(engine: Engine, plan: DemoPlan) -> None:
+    """Ask every account once: each is rebuilt from its journal by replay."""
+    ids = [plan.account_id(n) for n in range(plan.accounts)]
+    for first in range(0, len(ids), 1000):
+        await asyncio.gather(
+            *(engine.ask("account", i, GetAccount()) for i in ids[first : first + 1000])
+        )
+
+
+async def _send(engine: Engine, items: Sequence[Planned], out: IO[str], acked: Any) -> None:
+    for planned in items:
+        try:
+            await engine.ask(
+                planned.entity_type,
+                planned.entity_id,
+                planned.command,
+                command_id=planned.command_id,
+            )
+            outcome = "ok"
+        except BankError as exc:
+            outcome = f"rejected:{type(exc).__name__}"
+        except Exception as exc:  # an ask that failed: the judge treats it as an error ack
+            outcome = f"error:{type(exc).__name__}"
+        out.write(f"{planned.index} {outcome}\n")
+        acked.value += 1
+
+
+def _transfer_ids(plan: DemoPlan) -> list[str]:
+    return [p.entity_id for p in plan if p.entity_type == "transfer"]
+
+
+async def _settle(engine: Engine, plan: DemoPlan) -> None:
+    """Wait until no transfer is half-way (the outbox delivers their legs in the background)."""
+    waiting = _transfer_ids(plan)
+    deadline = time.monotonic() + _SETTLE_TIMEOUT
+    while waiting and time.monotonic() < deadline:
+        states = await _ask_all(engine, "transfer", waiting, GetTransfer())
+        waiting = [
+            i
+            for i, s in zip(waiting, states, strict=True)
+            if s.status is not TransferStatus.NEW and not s.status.settled
+        ]
+        if waiting:
+            await asyncio.sleep(0.1)
+
+
+async def _ask_all(engine: Engine, entity_type: str, ids: list[str], command: Any) -> list[Any]:
+    found: list[Any] = []
+    for first in range(0, len(ids), 1000):
+        batch = ids[first : first + 1000]
+        found += await asyncio.gather(*(engine.ask(entity_type, i, command) for i in batch))
+    return found
+
+
+async def _final_states(engine: Engine, plan: DemoPlan) -> dict[str, Any]:
+    accounts = [plan.account_id(n) for n in range(plan.accounts)]
+    transfers = _transfer_ids(plan)
+    account_states = await _ask_all(engine, "account", accounts, GetAccount())
+    transfer_states = await _ask_all(engine, "transfer", transfers, GetTransfer())
+    return {
+        "accounts": {
+            i: [str(s.status), s.balance] for i, s in zip(accounts, account_states, strict=True)
+        },
+        "transfers": {i: str(s.status) for i, s in zip(transfers, transfer_states, strict=True)},
+    }
