@@ -34,6 +34,9 @@ COPY requirements-runtime.lock ./
 RUN pip install --no-cache-dir -r requirements-runtime.lock
 COPY --from=builder /dist/ /tmp/dist/
 RUN pip install --no-cache-dir --no-deps /tmp/dist/repertory-*.whl && rm -rf /tmp/dist
+# The bank example ships beside the package (not inside it), for `run` and `demo` in the image.
+COPY examples ./examples
+ENV PYTHONPATH=/app
 
 USER 10001:10001
 EXPOSE 9400
