@@ -27,7 +27,8 @@ from types import TracebackType
 from typing import Any
 
 from repertory._engine_observability import start_observability
-from repertory._engine_parts import OutboxRelay, open_stores
+from repertory._engine_parts import open_stores
+from repertory._outbox_relay import OutboxRelay
 from repertory.actors import ActorRef, Emit, EntityRuntime, EntityType, JournalEventStore
 from repertory.config import Settings
 from repertory.errors import ActorDeadError
@@ -58,7 +59,6 @@ from repertory.protocols import (
 __all__ = ["Engine"]
 
 _log = get_logger("repertory.engine")
-_OUTBOX_INTERVAL = 0.05
 _READINESS_PROBE = PersistenceId("repertory-readiness", "probe")
 """An entity nobody writes: reading its chain tip is the journal's cheapest real query."""
 
@@ -88,6 +88,7 @@ class Engine:
         self.edge: KafkaEdge | None = None
         self.client: CommandClient | None = None
         self._store: JournalEventStore | None = None
+        self.relay: OutboxRelay | None = None
         self._stopped_commands: set[str] = set()
         self._stack: AsyncExitStack | None = None
         self.metrics: RepertoryMetrics | None = (
@@ -172,15 +173,17 @@ class Engine:
         assert self.journal is not None
         store.epoch = await self.journal.claim_epoch()
         outbox = self.journal if isinstance(self.journal, Outbox) else None
+        relay = OutboxRelay(outbox, self.serializer) if outbox is not None else None
         runtime = EntityRuntime(
             store,
             self.entity_types,
             settings=self.settings.entities,
-            on_emit=_ignore_emits if outbox is not None else None,
+            on_emit=relay.emitted if relay is not None else None,
         )
         await self._start_runtime(stack, runtime)
-        if outbox is not None:
-            relay = OutboxRelay(outbox, runtime, self.serializer, _OUTBOX_INTERVAL)
+        if relay is not None:
+            relay.attach(runtime)
+            self.relay = relay
             task = asyncio.create_task(relay.run(), name="outbox-relay")
             stack.push_async_callback(_cancel, task)
 
@@ -342,8 +345,8 @@ class Engine:
         return stats
 
 
-async def _ignore_emits(source: str, seq_nr: int, numbered: tuple[tuple[str, Emit], ...]) -> None:
-    """Emitted commands leave through the egress transaction or the outbox, not from here."""
+def _ignore_emits(source: str, seq_nr: int, numbered: tuple[tuple[str, Emit], ...]) -> None:
+    """Emitted commands leave through the egress transaction, not from here."""
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -173,17 +173,25 @@ class JournalEventStore:
         metrics.actors.recovered(pid.entity_type, now - loading, events)
 
     async def write(self, writes: Sequence[EntityWrite]) -> Sequence[WriteAck]:
+        acks, _ = await self.write_encoded(writes)
+        return acks
+
+    async def write_encoded(
+        self, writes: Sequence[EntityWrite]
+    ) -> tuple[Sequence[WriteAck], list[AtomicWrite]]:
+        """``write``, also returning the atomic writes as journaled (one per write, same
+        order), so a caller that publishes the events reuses their encoded payloads."""
         atomic = [self._atomic(write) for write in writes]
         metrics = self.metrics
         if metrics is None:
             results = await self.journal.append(atomic)
-            return [WriteAck(_STATUS[r.outcome], r.tip) for r in results]
+            return [WriteAck(_STATUS[r.outcome], r.tip) for r in results], atomic
         started = time.perf_counter()
         results = await self.journal.append(atomic)
         elapsed = time.perf_counter() - started
         acks = [WriteAck(_STATUS[r.outcome], r.tip) for r in results]
         self._observe_write(metrics, writes, acks, elapsed)
-        return acks
+        return acks, atomic
 
     def _observe_write(
         self,

@@ -58,6 +58,12 @@ class KafkaSettings(Section):
     linger_ms: int = Field(default=2, ge=0, le=1000)
     """Milliseconds a producer waits to fill a batch. Default 2."""
 
+    max_batch_bytes: int = Field(default=512 * 1024, ge=16_384, le=1_048_576)
+    """Bytes of one record batch per output partition. A producer sends one batch per
+    partition per request and one request at a time, so a transaction's records go out in
+    about size / this round trips. Keep it within the broker's ``message.max.bytes``. Default
+    512 KiB (aiokafka: 16 KiB)."""
+
     transaction_timeout_ms: int = Field(default=60_000, ge=1000, le=900_000)
     """Broker-side limit of an open transaction, in ms. Default 60000."""
 

@@ -25,6 +25,7 @@ from repertory.actors import (
 )
 from repertory.kafka._encoding import EgressEncoder
 from repertory.kafka._records import OutRecord
+from repertory.persistence import AtomicWrite
 from repertory.protocols import StateChange
 
 __all__ = ["Captured", "CapturingStore", "SourceKey"]
@@ -114,11 +115,16 @@ class CapturingStore:
         return recovery
 
     async def write(self, writes: Sequence[EntityWrite]) -> Sequence[WriteAck]:
-        acks = await self.inner.write(writes)
+        write_encoded = getattr(self.inner, "write_encoded", None)
+        if write_encoded is None:
+            acks = await self.inner.write(writes)
+            journaled: Sequence[AtomicWrite | None] = [None] * len(writes)
+        else:  # the journal's encoded payloads go out as they are: each event encoded once
+            acks, journaled = await write_encoded(writes)
         epoch = self._epoch()
-        for write, ack in zip(writes, acks, strict=True):
+        for write, ack, atomic in zip(writes, acks, journaled, strict=True):
             if ack.status is WriteStatus.STORED:
-                self._capture(write, epoch)
+                self._capture(write, epoch, atomic)
         return acks
 
     async def save_snapshot(self, snapshot: EntitySnapshot, keep: int) -> None:
@@ -127,11 +133,12 @@ class CapturingStore:
     def size_of(self, event: StoredEvent) -> int:
         return self.inner.size_of(event)
 
-    def _capture(self, write: EntityWrite, epoch: int) -> None:
+    def _capture(self, write: EntityWrite, epoch: int, atomic: AtomicWrite | None) -> None:
         pid = write.persistence_id
         encoder = self._encoder
         now = time.monotonic()
-        for event in write.events:
+        rows = atomic.events if atomic is not None else None
+        for i, event in enumerate(write.events):
             source = event.source
             if source is None:
                 continue
@@ -139,6 +146,7 @@ class CapturingStore:
             captured = self._captured.get(key)
             if captured is None:
                 captured = self._captured[key] = Captured(journaled_at=now)
-            captured.changes.append(encoder.state_change(pid, event, epoch))
+            journaled = rows[i] if rows is not None else None
+            captured.changes.append(encoder.state_change(pid, event, epoch, journaled))
             if event.emits:
                 captured.emits.extend(encoder.emitted(pid, event))

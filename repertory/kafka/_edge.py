@@ -15,7 +15,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from repertory.config import KafkaSecuritySettings, KafkaSettings
-from repertory.errors import JournalMismatch
+from repertory.errors import ConfigError, JournalMismatch
 from repertory.kafka._egress_context import EgressContext
 from repertory.kafka._ownership import Ownership
 from repertory.kafka._partition import PartitionWorker
@@ -46,14 +46,25 @@ def consumer_options(settings: KafkaSettings) -> dict[str, Any]:
 
 
 async def topic_partitions(consumer: AIOKafkaConsumer, topic: str, wait: float = 30.0) -> int:
-    """The topic's partition count, waiting for metadata (raises TimeoutError)."""
-    async with asyncio.timeout(wait):
-        while True:
-            found = consumer.partitions_for_topic(topic)
-            if found:
-                return len(found)
-            await consumer._client.force_metadata_update()  # no public metadata refresh
-            await asyncio.sleep(0.1)
+    """The topic's partition count, waiting up to ``wait`` seconds for its metadata.
+
+    Raises:
+        ConfigError: the topic does not exist (the engine never creates topics: their
+            partition count is a decision, see the settings reference).
+    """
+    try:
+        async with asyncio.timeout(wait):
+            while True:
+                found = consumer.partitions_for_topic(topic)
+                if found:
+                    return len(found)
+                await consumer._client.force_metadata_update()  # no public metadata refresh
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        raise ConfigError(
+            f"topic [{topic}] not found within [{wait}]s: create it (with the partition count "
+            "you will keep for the commands topic), or fix the kafka.*_topic setting"
+        ) from None
 
 
 class KafkaEdge:

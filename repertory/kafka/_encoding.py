@@ -12,7 +12,7 @@ from repertory.actors import StoredEvent
 from repertory.config import KafkaSettings
 from repertory.kafka._records import OutRecord
 from repertory.kafka._replies import ReplyEnvelope, encode_reply, reply_body
-from repertory.persistence import EventRecord
+from repertory.persistence import EventData, EventRecord
 from repertory.protocols import (
     CommandEnvelope,
     Serializer,
@@ -31,10 +31,27 @@ class EgressEncoder:
         self.serializer = serializer
         self.settings = settings
 
-    def state_change(self, persistence_id: str, event: StoredEvent, epoch: int) -> StateChange:
-        """The state change of a just-stored event written under ``epoch``."""
+    def state_change(
+        self,
+        persistence_id: str,
+        event: StoredEvent,
+        epoch: int,
+        journaled: EventData | None = None,
+    ) -> StateChange:
+        """The state change of a just-stored event written under ``epoch``.
+
+        ``journaled``: the event as the journal stored it; its encoded payload is reused
+        (each event is encoded once, and the journal and the topic hold the same bytes).
+        """
         entity_type, _, entity_id = persistence_id.partition("|")
-        type_name, version, payload = self.serializer.encode_message(event.event)
+        if journaled is not None:
+            type_name, version, payload = (
+                journaled.event_type,
+                journaled.schema_version,
+                journaled.payload,
+            )
+        else:
+            type_name, version, payload = self.serializer.encode_message(event.event)
         return StateChange(
             entity_type=entity_type,
             entity_id=entity_id,

@@ -7,14 +7,17 @@ Kept apart from the engine's edges: nothing here joins the consumer group or com
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
 
 from repertory.config import KafkaSecuritySettings, KafkaSettings
+from repertory.errors import ConfigError
 from repertory.kafka._edge import consumer_options, topic_partitions
 from repertory.kafka._security import kafka_client_options, start_client
 from repertory.protocols import StateChange, encode_state_change
@@ -23,6 +26,8 @@ __all__ = [
     "PartitionOffsets",
     "RawRecord",
     "client_options",
+    "create_topics",
+    "delete_topics",
     "partition_offsets",
     "publish_changes",
     "read_topic",
@@ -95,12 +100,7 @@ async def partition_offsets(
 async def _committed(
     settings: KafkaSettings, security: KafkaSecuritySettings, group_id: str, topic: str
 ) -> dict[int, int]:
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers,
-        client_id=settings.client_id,
-        **kafka_client_options(security),
-    )
-    await start_client(admin, security, bootstrap_servers=settings.bootstrap_servers)
+    admin = await _admin(settings, security)
     try:
         offsets: dict[TopicPartition, Any] = await admin.list_consumer_group_offsets(group_id)
     finally:
@@ -123,7 +123,8 @@ async def read_topic(
     Args:
         from_timestamp_ms: start at the first record at or after this time.
         from_offset: start at this offset in every partition (negative: that many from the end).
-        follow: keep waiting for new records; else stop once ``idle_timeout`` passes quietly.
+        follow: keep waiting for new records; else stop at the end offsets seen at the start
+            (or once ``idle_timeout`` passes quietly).
     """
     consumer = await _consumer(settings, security)
     try:
@@ -134,7 +135,10 @@ async def read_topic(
         ]
         consumer.assign(tps)
         await _seek(consumer, tps, from_timestamp_ms, from_offset)
+        ends = None if follow else await consumer.end_offsets(tps)
         while True:
+            if ends is not None and await _reached(consumer, ends):
+                return
             batch = await consumer.getmany(timeout_ms=int(idle_timeout * 1000), max_records=500)
             if not batch and not follow:
                 return
@@ -151,6 +155,15 @@ async def read_topic(
                     )
     finally:
         await consumer.stop()
+
+
+async def _reached(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    """Whether every partition's position is at its end offset (transaction markers count:
+    a read_committed consumer's position moves past them)."""
+    for tp, end in ends.items():
+        if await consumer.position(tp) < end:
+            return False
+    return True
 
 
 async def _seek(
@@ -208,3 +221,56 @@ async def publish_changes(
 def client_options(security: KafkaSecuritySettings) -> dict[str, Any]:
     """The TLS/SASL options every client of the operator's verbs takes (``CommandClient`` too)."""
     return kafka_client_options(security)
+
+
+async def create_topics(
+    settings: KafkaSettings, security: KafkaSecuritySettings, partitions: Mapping[str, int]
+) -> None:
+    """Create topics (name → partition count, replication factor 1: a development stack) and
+    wait until every partition has a leader.
+
+    Raises:
+        ConfigError: a topic could not be created (it exists already, or the broker refused).
+    """
+    admin = await _admin(settings, security)
+    try:
+        response = await admin.create_topics([NewTopic(n, p, 1) for n, p in partitions.items()])
+        refused = [(name, code) for name, code, *_ in response.topic_errors if code]
+        if refused:
+            raise ConfigError(f"cannot create topics {refused} at [{settings.bootstrap_servers}]")
+        async with asyncio.timeout(30):
+            while True:  # a new topic's partitions get their leaders a moment later
+                if await _led(admin, partitions):
+                    return
+                await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+
+
+async def _led(admin: AIOKafkaAdminClient, partitions: Mapping[str, int]) -> bool:
+    described: list[dict[str, Any]] = await admin.describe_topics(list(partitions))
+    leaders = {t["topic"]: sum(1 for p in t["partitions"] if p["leader"] >= 0) for t in described}
+    return all(leaders.get(name) == count for name, count in partitions.items())
+
+
+async def delete_topics(
+    settings: KafkaSettings, security: KafkaSecuritySettings, names: Sequence[str]
+) -> None:
+    """Delete topics (those that do not exist are ignored)."""
+    admin = await _admin(settings, security)
+    try:
+        await admin.delete_topics(list(names))
+    except KafkaError:
+        pass  # already gone: nothing to clean up
+    finally:
+        await admin.close()
+
+
+async def _admin(settings: KafkaSettings, security: KafkaSecuritySettings) -> AIOKafkaAdminClient:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id=settings.client_id,
+        **kafka_client_options(security),
+    )
+    await start_client(admin, security, bootstrap_servers=settings.bootstrap_servers)
+    return admin

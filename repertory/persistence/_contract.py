@@ -179,12 +179,19 @@ class Outbox(ABC):
     """Commands emitted by events, stored with them and delivered (again after a crash)."""
 
     @abstractmethod
-    async def outbox_pending(self, max_count: int = 100) -> list[OutboxRecord]:
-        """Undelivered outbox rows, oldest first."""
+    async def outbox_pending(
+        self, max_count: int = 100, *, after_position: int = 0
+    ) -> list[OutboxRecord]:
+        """Undelivered outbox rows above ``after_position``, oldest first (for paging)."""
 
     @abstractmethod
     async def mark_delivered(self, positions: Sequence[int]) -> None:
         """Mark outbox rows delivered; unknown or already delivered positions are ignored."""
+
+    @abstractmethod
+    async def mark_delivered_messages(self, message_ids: Sequence[str]) -> None:
+        """Mark outbox rows delivered by message id, in one transaction; unknown or already
+        delivered ids are ignored."""
 
 
 class SnapshotStore(ABC):

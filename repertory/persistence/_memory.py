@@ -66,6 +66,7 @@ class MemoryStore:
     last_epoch: int = 0
     outbox: dict[int, OutboxRecord] = field(default_factory=dict)
     outbox_ids: set[str] = field(default_factory=set)
+    outbox_positions: dict[str, int] = field(default_factory=dict)
     snapshots: dict[PersistenceId, dict[int, SnapshotRecord]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -184,6 +185,7 @@ class InMemoryJournal(ResolvingJournal, Outbox):
                 continue
             self._store.outbox_ids.add(entry.message_id)
             position = len(self._store.outbox) + 1
+            self._store.outbox_positions[entry.message_id] = position
             self._store.outbox[position] = OutboxRecord(
                 position=position,
                 persistence_id=write.persistence_id,
@@ -214,9 +216,15 @@ class InMemoryJournal(ResolvingJournal, Outbox):
         self._ensure_available()
         return sorted(set(self._store.rows) | set(self._store.markers))
 
-    async def outbox_pending(self, max_count: int = 100) -> list[OutboxRecord]:
+    async def outbox_pending(
+        self, max_count: int = 100, *, after_position: int = 0
+    ) -> list[OutboxRecord]:
         self._ensure_available()
-        pending = [record for record in self._store.outbox.values() if not record.delivered]
+        pending = [
+            record
+            for record in self._store.outbox.values()
+            if not record.delivered and record.position > after_position
+        ]
         return pending[:max_count]
 
     async def mark_delivered(self, positions: Sequence[int]) -> None:
@@ -225,6 +233,11 @@ class InMemoryJournal(ResolvingJournal, Outbox):
             record = self._store.outbox.get(position)
             if record is not None:
                 self._store.outbox[position] = replace(record, delivered=True)
+
+    async def mark_delivered_messages(self, message_ids: Sequence[str]) -> None:
+        self._ensure_available()
+        positions = self._store.outbox_positions
+        await self.mark_delivered([positions[m] for m in message_ids if m in positions])
 
     async def aclose(self) -> None:
         self._closed = True

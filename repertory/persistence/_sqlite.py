@@ -164,11 +164,18 @@ class SqliteJournal(ResolvingJournal, Outbox):
     async def _persistence_ids(self) -> list[PersistenceId]:
         return await self._reader.call(ops.list_persistence_ids)
 
-    async def outbox_pending(self, max_count: int = 100) -> list[OutboxRecord]:
-        return await self._reader.call(functools.partial(ops.pending_outbox, max_count=max_count))
+    async def outbox_pending(
+        self, max_count: int = 100, *, after_position: int = 0
+    ) -> list[OutboxRecord]:
+        job = functools.partial(ops.pending_outbox, max_count=max_count, after=after_position)
+        return await self._reader.call(job)
 
     async def mark_delivered(self, positions: Sequence[int]) -> None:
         job = functools.partial(ops.mark_delivered, positions=list(positions))
+        await self._writer.call(job)
+
+    async def mark_delivered_messages(self, message_ids: Sequence[str]) -> None:
+        job = functools.partial(ops.mark_delivered_messages, message_ids=list(message_ids))
         await self._writer.call(job)
 
     async def aclose(self) -> None:

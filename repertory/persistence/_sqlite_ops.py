@@ -20,21 +20,18 @@ from repertory.persistence._records import (
 )
 from repertory.persistence._resolving import effective_anchor
 from repertory.persistence._rules import (
-    expected_head,
     failed_result,
-    is_identical_retry,
     partition_nr,
-    rejected_result,
-    settle_unknown_head,
     stored_result,
     target_partition,
 )
+from repertory.persistence._sqlite_conditional import write_conditional_group
 from repertory.persistence._sqlite_schema import (
     EVENT_COLUMNS,
     OUTBOX_COLUMNS,
     decode_event,
     decode_outbox,
-    encode_event,
+    encode_write,
     pack_metadata,
 )
 
@@ -42,6 +39,7 @@ __all__ = [
     "claim_epoch",
     "list_persistence_ids",
     "mark_delivered",
+    "mark_delivered_messages",
     "pending_outbox",
     "raise_marker",
     "read_rows",
@@ -70,7 +68,7 @@ def write_group(
         if mode is JournalMode.FENCED:
             results = _write_fenced(connection, writes, partition_size)
         else:
-            results = [_write_conditional(connection, w, partition_size) for w in writes]
+            results = write_conditional_group(connection, writes, partition_size)
         connection.execute("COMMIT")
     except sqlite3.Error as exc:
         if connection.in_transaction:
@@ -86,44 +84,11 @@ def _write_fenced(
     rows: list[tuple[object, ...]] = []
     for write in writes:
         partition = target_partition(write, partition_size)
-        rows.extend(encode_event(row) for row in write.records(partition))
+        rows.extend(encode_write(write, partition))
         results.append(stored_result(write, partition))
     connection.executemany(_INSERT_EVENT, rows)
     _insert_outbox(connection, writes)
     return results
-
-
-def _write_conditional(
-    connection: sqlite3.Connection, write: AtomicWrite, partition_size: int
-) -> WriteResult:
-    pid = str(write.persistence_id)
-    partition = target_partition(write, partition_size)
-    rows = write.records(partition)
-    found = connection.execute(
-        "SELECT head_seq FROM partition_heads WHERE persistence_id = ? AND partition_nr = ?",
-        (pid, partition),
-    ).fetchone()
-    head: int | None = found[0] if found else None
-    if write.after.partition_nr is None:
-        expected = settle_unknown_head(write, head)
-    else:
-        expected = expected_head(write, partition_size)
-    if head != expected:
-        stored = connection.execute(
-            f"SELECT {EVENT_COLUMNS} FROM events WHERE persistence_id = ? AND partition_nr = ?"
-            " AND seq_nr BETWEEN ? AND ?",
-            (pid, partition, write.first_seq_nr, write.last_seq_nr),
-        ).fetchall()
-        if is_identical_retry(rows, [decode_event(values) for values in stored]):
-            return stored_result(write, partition)
-        return rejected_result(write)
-    connection.execute(
-        "INSERT OR REPLACE INTO partition_heads VALUES (?, ?, ?)",
-        (pid, partition, write.last_seq_nr),
-    )
-    connection.executemany(_INSERT_EVENT, [encode_event(row) for row in rows])
-    _insert_outbox(connection, [write])
-    return stored_result(write, partition)
 
 
 def _insert_outbox(connection: sqlite3.Connection, writes: Sequence[AtomicWrite]) -> None:
@@ -226,11 +191,14 @@ def list_persistence_ids(connection: sqlite3.Connection) -> list[PersistenceId]:
     return sorted(PersistenceId.parse(pid) for (pid,) in values)
 
 
-def pending_outbox(connection: sqlite3.Connection, max_count: int) -> list[OutboxRecord]:
-    """Undelivered outbox rows, oldest first."""
+def pending_outbox(
+    connection: sqlite3.Connection, max_count: int, after: int = 0
+) -> list[OutboxRecord]:
+    """Undelivered outbox rows above position ``after``, oldest first."""
     values = connection.execute(
-        f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivered = 0 ORDER BY position LIMIT ?",
-        (max_count,),
+        f"SELECT {OUTBOX_COLUMNS} FROM outbox WHERE delivered = 0 AND position > ?"
+        " ORDER BY position LIMIT ?",
+        (after, max_count),
     ).fetchall()
     return [decode_outbox(row) for row in values]
 
@@ -241,6 +209,19 @@ def mark_delivered(connection: sqlite3.Connection, positions: Sequence[int]) -> 
     try:
         connection.executemany(
             "UPDATE outbox SET delivered = 1 WHERE position = ?", [(p,) for p in positions]
+        )
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+def mark_delivered_messages(connection: sqlite3.Connection, message_ids: Sequence[str]) -> None:
+    """Mark outbox rows delivered by message id, in one transaction."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.executemany(
+            "UPDATE outbox SET delivered = 1 WHERE message_id = ?", [(m,) for m in message_ids]
         )
         connection.execute("COMMIT")
     except BaseException:

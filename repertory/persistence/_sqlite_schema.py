@@ -15,6 +15,7 @@ import msgpack
 
 from repertory.errors import JournalMismatch
 from repertory.persistence._records import (
+    AtomicWrite,
     EventRecord,
     JournalMode,
     OutboxEntry,
@@ -28,6 +29,7 @@ __all__ = [
     "decode_event",
     "decode_outbox",
     "encode_event",
+    "encode_write",
     "ensure_schema",
 ]
 
@@ -171,6 +173,37 @@ def encode_event(row: EventRecord) -> tuple[Any, ...]:
         row.reply,
         pack_metadata(row.metadata),
     )
+
+
+def encode_write(write: AtomicWrite, partition_nr: int) -> list[tuple[Any, ...]]:
+    """The values of ``write.records(partition_nr)``, each as :func:`encode_event` gives them,
+    built without the records."""
+    pid = str(write.persistence_id)
+    first, epoch = write.after.seq_nr + 1, write.writer_epoch
+    prev = write.after.epoch
+    rows = []
+    for i, data in enumerate(write.events):
+        source = data.source
+        rows.append(
+            (
+                pid,
+                partition_nr,
+                first + i,
+                epoch,
+                epoch if i else prev,
+                data.event_type,
+                data.schema_version,
+                data.payload,
+                data.timestamp_ms,
+                data.command_id,
+                source.topic if source else None,
+                source.partition if source else None,
+                source.offset if source else None,
+                data.reply,
+                pack_metadata(data.metadata),
+            )
+        )
+    return rows
 
 
 def decode_event(values: tuple[Any, ...]) -> EventRecord:

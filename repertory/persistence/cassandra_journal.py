@@ -8,7 +8,8 @@ edge: reads raise ``JournalUnavailable``; writes report FAILED results (see ``ap
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Hashable, Sequence
 
 from cassandra import DriverException
 from cassandra.cluster import NoHostAvailable
@@ -28,9 +29,11 @@ from repertory.persistence._records import (
 )
 from repertory.persistence._resolving import ResolvingJournal, effective_anchor
 from repertory.persistence._rules import validate_writes
+from repertory.persistence.cassandra_batching import routing_key
 from repertory.persistence.cassandra_deletion import list_persistence_ids, raise_marker
 from repertory.persistence.cassandra_epochs import claim_epoch
-from repertory.persistence.cassandra_reads import EntityReader
+from repertory.persistence.cassandra_grouped import GroupedReads
+from repertory.persistence.cassandra_reads import EntityReader, SmallEntity
 from repertory.persistence.cassandra_rows import ChainKey
 from repertory.persistence.cassandra_schema import KeyspaceRecord
 from repertory.persistence.cassandra_session import CassandraSession
@@ -39,6 +42,7 @@ from repertory.persistence.cassandra_statements import Statements
 from repertory.persistence.cassandra_writes import WriteExecutor
 
 _log = get_logger("repertory.persistence")
+_READ_GROUP = 64  # entities per grouped recovery read
 _UNAVAILABLE = (DriverException, NoHostAvailable, OSError)
 
 
@@ -60,6 +64,9 @@ class CassandraJournal(ResolvingJournal):
         self._owns_session = owns_session
         keyspace = cassandra.settings.keyspace
         self._reader = EntityReader(cassandra, statements, record.partition_size)
+        self._small_reads: GroupedReads[PersistenceId, SmallEntity] = GroupedReads(
+            self._reader.small_entities, self._primary_replica, _READ_GROUP
+        )
         self._writer = WriteExecutor(cassandra, statements, keyspace, record.partition_size)
         self._closed = False
 
@@ -149,7 +156,8 @@ class CassandraJournal(ResolvingJournal):
         max_count: int = MAX_SEQ_NR,
         anchor: Anchor | None = None,
     ) -> AsyncIterator[EventRecord]:
-        """Stream the chain's slice: resolve on keys first, then page through the payloads."""
+        """Stream the chain's slice: an entity whose rows fit one page is read in one pass;
+        a larger one is resolved on keys first, then its payloads are paged through."""
         if max_count < 0:
             raise ValueError(f"max_count [{max_count}] must not be negative")
         if anchor is not None and anchor.seq_nr >= from_seq_nr:
@@ -157,6 +165,16 @@ class CassandraJournal(ResolvingJournal):
                 f"anchor seq_nr [{anchor.seq_nr}] must be below from_seq_nr [{from_seq_nr}]"
             )
         if max_count == 0 or to_seq_nr < from_seq_nr:
+            return
+        small = await self._small_chain(persistence_id, anchor)
+        if small is not None:
+            sent = 0
+            for row in small:
+                if row.seq_nr > to_seq_nr or sent >= max_count:
+                    return
+                if row.seq_nr >= from_seq_nr:
+                    sent += 1
+                    yield row
             return
         chain = await self._resolve_keys(persistence_id, anchor)
         wanted = [key for key in chain if from_seq_nr <= key.seq_nr <= to_seq_nr][:max_count]
@@ -172,6 +190,13 @@ class CassandraJournal(ResolvingJournal):
                         yield row
         except _UNAVAILABLE as exc:
             raise JournalUnavailable(f"cannot replay [{persistence_id}]: {exc}") from exc
+
+    def _primary_replica(self, persistence_id: PersistenceId) -> Hashable:
+        key = routing_key(str(persistence_id), 0)
+        replicas = self._cassandra.cluster.metadata.get_replicas(
+            self._cassandra.settings.keyspace, key
+        )
+        return replicas[0] if replicas else None
 
     async def chain_tip(
         self, persistence_id: PersistenceId, anchor: Anchor | None = None
@@ -191,6 +216,41 @@ class CassandraJournal(ResolvingJournal):
             raise JournalUnavailable(f"cannot read [{persistence_id}]: {exc}") from exc
         return effective_anchor(given, marker)
 
+    async def _small_chain(
+        self, persistence_id: PersistenceId, anchor: Anchor | None
+    ) -> tuple[EventRecord, ...] | None:
+        """The chain of an entity whose rows fit one page, read in one pass (the deletion
+        marker and the rows in parallel: one round trip); None when it does not fit."""
+        above = anchor.seq_nr if anchor is not None else 0
+        try:
+            if above == 0:  # from the origin: grouped with other entities' recoveries
+                marker, rows = await self._small_reads.get(persistence_id)
+            else:
+                marker, rows = await asyncio.gather(
+                    self._reader.marker(persistence_id),
+                    self._reader.first_partition_rows(persistence_id, above),
+                )
+        except _UNAVAILABLE as exc:
+            raise JournalUnavailable(f"cannot read [{persistence_id}]: {exc}") from exc
+        effective = effective_anchor(anchor, marker)
+        if rows is None or effective.seq_nr >= self.partition_size:
+            return None
+        if effective.seq_nr > above:
+            rows = [row for row in rows if row.seq_nr > effective.seq_nr]
+        resolution = resolve_chain(rows, effective)
+        if resolution.dropped:
+            self._report_dropped(persistence_id, len(resolution.dropped), effective)
+        return resolution.chain
+
+    def _report_dropped(self, persistence_id: PersistenceId, dropped: int, anchor: Anchor) -> None:
+        metrics.journal.noncanonical_rows.inc(dropped)
+        _log.warning(
+            "rows outside the canonical chain dropped",
+            persistence_id=str(persistence_id),
+            dropped=dropped,
+            anchor_seq_nr=anchor.seq_nr,
+        )
+
     async def _resolve_keys(
         self, persistence_id: PersistenceId, anchor: Anchor | None
     ) -> tuple[ChainKey, ...]:
@@ -201,13 +261,7 @@ class CassandraJournal(ResolvingJournal):
             raise JournalUnavailable(f"cannot read [{persistence_id}]: {exc}") from exc
         resolution = resolve_chain(keys, effective)
         if resolution.dropped:
-            metrics.journal.noncanonical_rows.inc(len(resolution.dropped))
-            _log.warning(
-                "rows outside the canonical chain dropped",
-                persistence_id=str(persistence_id),
-                dropped=len(resolution.dropped),
-                anchor_seq_nr=effective.seq_nr,
-            )
+            self._report_dropped(persistence_id, len(resolution.dropped), effective)
         return resolution.chain
 
     async def _read_rows(
@@ -242,5 +296,6 @@ class CassandraJournal(ResolvingJournal):
         if self._closed:
             return
         self._closed = True
+        self._small_reads.close()
         if self._owns_session:
             await self._cassandra.aclose()

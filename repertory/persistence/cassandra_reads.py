@@ -4,7 +4,10 @@ Why two passes for a replay: the canonical chain is only known once every row ab
 has been seen (the newest writer's last row may be the very last one), so a single pass would
 have to hold every payload before yielding the first. The first pass reads only the chain keys
 (three bigints a row), resolves the chain with the shared resolver, and the second streams the
-payloads of the requested slice, page by page, keeping the rows that are on the chain.
+payloads of the requested slice, page by page, keeping the rows that are on the chain. Most
+entities are small, though, and recovering one is on the path of its first command: when every
+row above the anchor lies in partition 0 and fits one page, one request (partitions 0 and 1
+together) reads them whole, and the chain is resolved from the rows themselves.
 
 Partitions: rows above anchor seq ``a`` start in the partition of ``a + 1`` or the one before
 it (a write may overrun its partition by one write). From the partition of ``a + 1`` on, the
@@ -14,14 +17,34 @@ can never leave a whole partition's range empty behind it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
+from typing import NamedTuple, cast
+
+from cassandra.query import Statement
 
 from repertory.persistence._chain import Anchor
+from repertory.persistence._contract import MAX_SEQ_NR
 from repertory.persistence._records import EventRecord, PersistenceId
 from repertory.persistence._rules import partition_nr
 from repertory.persistence.cassandra_rows import ChainKey, decode_row
-from repertory.persistence.cassandra_session import CassandraSession
+from repertory.persistence.cassandra_session import CassandraSession, Row
 from repertory.persistence.cassandra_statements import Statements
+
+_GROUP_PAGES = 4  # pages of rows a grouped read holds before each entity is read alone
+
+
+class SmallEntity(NamedTuple):
+    """A single-pass read: the deletion marker, and every row of partition 0 (None when the
+    rows do not tell the whole chain: read it in two passes)."""
+
+    marker: Anchor | None
+    rows: list[EventRecord] | None
+
+
+def _position(row: EventRecord) -> tuple[int, int]:
+    return row.seq_nr, row.writer_epoch
 
 
 class EntityReader:
@@ -81,6 +104,73 @@ class EntityReader:
             bound.fetch_size = self._cassandra.settings.fetch_size
             async for page in self._cassandra.pages(bound, ()):
                 yield [decode_row(persistence_id, row) for row in page]
+
+    async def first_partition_rows(
+        self, persistence_id: PersistenceId, above: int
+    ) -> list[EventRecord] | None:
+        """Every row above seq ``above``, in one request, when the entity is small: the
+        single-pass read. Partitions 0 and 1 are read together and the rule above applies (the
+        first empty partition from partition 0 on ends the entity). None when this read
+        cannot tell and the caller reads in two passes: ``above + 1`` lies past partition 0,
+        partition 1 holds rows, or the rows fill more than one page.
+        """
+        if above >= self._partition_size:
+            return None
+        bound = self._statements.select_first.bind((str(persistence_id), above + 1, MAX_SEQ_NR))
+        bound.fetch_size = self._cassandra.settings.fetch_size
+        rows, more = await self._cassandra.first_page(bound)
+        if more:
+            return None
+        if any(row[0] != 0 for row in rows):  # partition_nr, the first column selected
+            return None
+        return [decode_row(persistence_id, row) for row in rows]
+
+    async def small_entities(
+        self, persistence_ids: list[PersistenceId]
+    ) -> dict[PersistenceId, SmallEntity]:
+        """``marker`` and ``first_partition_rows(pid, 0)`` of many entities in two requests
+        (see ``cassandra_grouped``); rows are None for an entity this read cannot tell."""
+        names = [str(pid) for pid in persistence_ids]
+        by_name = dict(zip(names, persistence_ids, strict=True))
+        markers = self._cassandra.execute(self._statements.read_markers.bind((names,)))
+        bound = self._statements.select_first_many.bind((names, 1, MAX_SEQ_NR))
+        bound.fetch_size = self._cassandra.settings.fetch_size
+        marker_rows, rows = await asyncio.gather(markers, self._bounded_rows(bound))
+        found: dict[PersistenceId, list[EventRecord] | None] = {pid: [] for pid in by_name.values()}
+        if rows is None:  # too many to hold: each entity is read on its own
+            found = dict.fromkeys(by_name.values())
+        else:
+            for row in rows:
+                pid = by_name[row[0]]
+                held = found[pid]
+                if held is None:
+                    continue
+                if row[1] != 0:  # partition 1 holds rows: the two-pass read decides
+                    found[pid] = None
+                else:
+                    held.append(decode_row(pid, row[1:]))
+        anchors: dict[PersistenceId, Anchor] = {
+            by_name[name]: Anchor(seq, epoch or 0)
+            for name, seq, epoch in marker_rows
+            if seq is not None
+        }
+        answer = {}
+        for pid, held in found.items():
+            if held is not None:
+                held.sort(key=_position)
+            answer[pid] = SmallEntity(anchors.get(pid), held)
+        return answer
+
+    async def _bounded_rows(self, bound: Statement) -> list[Row] | None:
+        rows: list[Row] = []
+        limit = self._cassandra.settings.fetch_size * _GROUP_PAGES
+        pages = cast("AsyncGenerator[list[Row], None]", self._cassandra.pages(bound))
+        async with aclosing(pages):
+            async for page in pages:
+                rows.extend(page)
+                if len(rows) > limit:
+                    return None
+        return rows
 
     async def all_rows(self, persistence_id: PersistenceId, anchor: Anchor) -> list[EventRecord]:
         """Every row above ``anchor`` (for ``check`` and deletion, which need whole rows)."""

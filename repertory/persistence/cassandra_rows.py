@@ -61,6 +61,24 @@ def select_cql(keyspace: str) -> str:
     )
 
 
+def select_first_cql(keyspace: str) -> str:
+    """Rows of partitions 0 and 1 in a seq_nr range (a small entity's single-pass read)."""
+    names = ", ".join(EVENT_COLUMNS[1:])
+    return (
+        f"SELECT {names} FROM {keyspace}.events WHERE persistence_id = ?"
+        " AND partition_nr IN (0, 1) AND seq_nr >= ? AND seq_nr <= ?"
+    )
+
+
+def select_first_many_cql(keyspace: str) -> str:
+    """``select_first_cql`` for many entities at once; rows lead with the persistence id."""
+    return (
+        f"SELECT {', '.join(EVENT_COLUMNS)}"
+        f" FROM {keyspace}.events WHERE persistence_id IN ?"
+        " AND partition_nr IN (0, 1) AND seq_nr >= ? AND seq_nr <= ?"
+    )
+
+
 def select_keys_cql(keyspace: str) -> str:
     return (
         f"SELECT seq_nr, writer_epoch, prev_epoch FROM {keyspace}.events"

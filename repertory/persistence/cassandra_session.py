@@ -173,6 +173,22 @@ class CassandraSession:
             raise
         return await _page(future, loop, self._release)
 
+    async def first_page(self, statement: Statement) -> tuple[list[Row], bool]:
+        """Run one request: its first page, and whether more pages follow (not fetched).
+
+        Raises:
+            the driver's exception, untranslated.
+        """
+        loop = asyncio.get_running_loop()
+        await self._acquire()
+        try:
+            future = self.session.execute_async(statement)
+        except BaseException:
+            self._release()
+            raise
+        rows = await _page(future, loop, self._release)
+        return rows, bool(future.has_more_pages)
+
     async def stream(self, statement: Statement, params: Sequence[Any] = ()) -> AsyncIterator[Row]:
         """Yield every row of a paged query (see :meth:`pages`)."""
         async for page in self.pages(statement, params):

@@ -10,7 +10,13 @@ from dataclasses import dataclass
 
 from cassandra.query import PreparedStatement
 
-from repertory.persistence.cassandra_rows import insert_cql, select_cql, select_keys_cql
+from repertory.persistence.cassandra_rows import (
+    insert_cql,
+    select_cql,
+    select_first_cql,
+    select_first_many_cql,
+    select_keys_cql,
+)
 from repertory.persistence.cassandra_session import CassandraSession, consistency
 
 
@@ -23,8 +29,11 @@ class Statements:
     read_head: PreparedStatement
     select_events: PreparedStatement
     select_events_serial: PreparedStatement
+    select_first: PreparedStatement
+    select_first_many: PreparedStatement
     select_keys: PreparedStatement
     read_marker: PreparedStatement
+    read_markers: PreparedStatement
     insert_marker: PreparedStatement
     raise_marker: PreparedStatement
     delete_events: PreparedStatement
@@ -50,11 +59,18 @@ class Statements:
             read_head=await prep(f"SELECT head_seq FROM {ks}.events {where_partition}", serial),
             select_events=await prep(select_cql(ks), read),
             select_events_serial=await prep(select_cql(ks), serial),
+            select_first=await prep(select_first_cql(ks), read),
+            select_first_many=await prep(select_first_many_cql(ks), read),
             select_keys=await prep(select_keys_cql(ks), read),
             read_marker=await prep(
                 f"SELECT deleted_to_seq, deleted_epoch FROM {ks}.entity_metadata"
                 " WHERE persistence_id = ?",
                 read,  # markers are committed at the write level; QUORUM meets them
+            ),
+            read_markers=await prep(
+                f"SELECT persistence_id, deleted_to_seq, deleted_epoch FROM {ks}.entity_metadata"
+                " WHERE persistence_id IN ?",
+                read,
             ),
             insert_marker=await prep(
                 f"INSERT INTO {ks}.entity_metadata (persistence_id, deleted_to_seq,"
