@@ -22,7 +22,7 @@
     ├── ActorError                      entities and their runtime
     │   ├── ActorDeadError              the entity stopped before it could answer
     │   ├── AskTimeout                  no reply within the ask's timeout
-    │   ├── DuplicateCommand            already applied, and its reply is no longer held
+    │   ├── DuplicateCommand            handled before; its answer is neither held nor rebuildable
     │   ├── EntityFailed                a handler raised and supervision escalated it
     │   └── ReplayFailed                recovery could not rebuild an entity's state
     ├── IngressError                    a record from Kafka that cannot become a command
@@ -164,7 +164,8 @@ class AskTimeout(ActorError):
 
 
 class DuplicateCommand(ActorError):
-    """The command was applied before (by source offset) and its reply has left the window."""
+    """The command was handled before (by source offset) and its answer can no longer be given:
+    its reply has left the window, or the history it was answered from is gone."""
 
 
 class EntityFailed(ActorError):

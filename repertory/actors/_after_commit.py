@@ -62,7 +62,9 @@ def send_emits(
     derived from the emitting event: ``<persistence id>:<seq_nr>:<index>``."""
     numbered = tuple((f"{persistence_id}:{seq_nr}:{i}", emit) for i, emit in enumerate(emits))
     if on_emit is not None:
-        runtime.spawn(on_emit(persistence_id, seq_nr, numbered))
+        handed = on_emit(persistence_id, seq_nr, numbered)
+        if handed is not None:
+            runtime.spawn(handed)
     else:
         runtime.spawn(_emit_locally(runtime, persistence_id, numbered))
 

@@ -20,15 +20,15 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from repertory.actors._dedupe import DedupeWindow, Seen
-from repertory.actors._delivery import Delivery, settle, settle_error
+from repertory.actors._delivery import Delivery, settle
 from repertory.actors._drive import drive
 from repertory.actors._entity_type import EntityType
 from repertory.actors._failures import abandon, on_handler_failure
 from repertory.actors._group_commit import Entry, Group, HandlerFailure, Work, run_command
 from repertory.actors._recovery import Phase
+from repertory.actors._redelivered import answer_redelivered
 from repertory.actors._store import WriteAck, WriteStatus, new_entity_write
 from repertory.actors.supervision import RestartTracker
-from repertory.errors import DuplicateCommand
 
 if TYPE_CHECKING:
     from repertory.actors._runtime import EntityRuntime
@@ -276,10 +276,7 @@ class Entity:
                 return True
         source = delivery.source
         if source is not None and dedupe.applied_offset(source):
-            settle_error(
-                delivery,
-                DuplicateCommand(f"[{self.persistence_id}] already applied [{source}]"),
-            )
+            answer_redelivered(self, delivery)  # rare (after a crash): rebuilt from the store
             return True
         return False
 

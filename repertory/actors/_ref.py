@@ -10,6 +10,7 @@ from repertory.actors._store import CommandSource
 from repertory.errors import AskTimeout
 
 if TYPE_CHECKING:
+    from repertory.actors._entity import Entity
     from repertory.actors._entity_type import EntityType
     from repertory.actors._runtime import EntityRuntime
 
@@ -92,9 +93,35 @@ class ActorRef(Generic[C]):
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         stamp = runtime.clock.now() if timestamp is None else timestamp
         delivery = Delivery(command, command_id, source, stamp, future)
-        full = runtime.offer(self._entity_type, self.entity_id, delivery)
-        if full is None and future.done():
-            return future.result()  # answered at once: no timer needed
+        try:
+            full = runtime.offer(self._entity_type, self.entity_id, delivery)
+            if full is not None:
+                return await self._ask_when_full(command, delivery, full, timeout)
+            if not future.done():  # else answered at once: no deadline needed
+                deadlines = runtime.ask_deadlines
+                deadlines.add(timeout, future, self, command)
+                try:
+                    await future
+                finally:
+                    deadlines.ended(timeout)
+            return future.result()
+        finally:
+            # A refusal raised from here holds this frame in its traceback: without these
+            # names the frame no longer holds the future that holds the refusal, so no
+            # reference cycle is left for the garbage collector.
+            del future, delivery
+
+    async def _ask_when_full(
+        self,
+        command: C,
+        delivery: Delivery,
+        full: Entity,
+        timeout: float,  # noqa: ASYNC109
+    ) -> Any:
+        """Wait for room in the entity's mailbox, then for the reply; both within ``timeout``."""
+        runtime = self._runtime
+        future = delivery.future
+        assert future is not None
         task = asyncio.current_task()
         assert task is not None
         expired = False
@@ -107,8 +134,7 @@ class ActorRef(Generic[C]):
 
         timer = runtime.clock.call_later(timeout, expire)
         try:
-            if full is not None:
-                await runtime.put(self._entity_type, self.entity_id, delivery, full)
+            await runtime.put(self._entity_type, self.entity_id, delivery, full)
             return await future
         except asyncio.CancelledError:
             if expired and task.uncancel() == 0:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from repertory.actors._after_commit import run_side_effects, send_emits
 from repertory.actors._batcher import WriteBatcher
 from repertory.actors._clock import Clock, SystemClock
+from repertory.actors._deadlines import AskDeadlines
 from repertory.actors._delivery import Delivery
 from repertory.actors._effect import Emit
 from repertory.actors._entity import Entity
@@ -36,8 +37,10 @@ _log = get_logger("repertory.actors.runtime")
 
 C = TypeVar("C")
 
-EmitHandler = Callable[[str, int, tuple[tuple[str, Emit], ...]], Coroutine[Any, Any, None]]
-"""``(persistence id, seq_nr, ((command id, emit), ...))``: hands emitted commands to Kafka."""
+EmitHandler = Callable[[str, int, tuple[tuple[str, Emit], ...]], Coroutine[Any, Any, None] | None]
+"""``(persistence id, seq_nr, ((command id, emit), ...))``: hands emitted commands on (to Kafka,
+or the outbox relay); a coroutine it returns runs as a runtime task, a plain function runs in
+the emitting entity's turn (so it must not run other entities there)."""
 
 DeadLetterHandler = Callable[[str, Any, str, str], object]
 """``(persistence id, command, command id, reason)``: called for commands given up on."""
@@ -88,6 +91,7 @@ class EntityRuntime:
             max_writes=self.settings.batcher_max_writes,
             max_bytes=self.settings.batcher_max_bytes,
         )
+        self.ask_deadlines = AskDeadlines(self.clock)
         self.dead_letters = 0
         self.empty_recovery: Callable[[str], Recovery | None] | None = getattr(
             store, "empty_recovery", None

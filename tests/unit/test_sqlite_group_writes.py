@@ -1,0 +1,52 @@
+"""Conditional group commit on SQLite: writes of one call are judged as if one after another
+(one head read for the group), and the demo's acks are written once per loop turn."""
+
+from __future__ import annotations
+
+import asyncio
+from io import StringIO
+from pathlib import Path
+from types import SimpleNamespace
+
+from repertory.cli_commands.demo._acks import AckLog
+from repertory.persistence import ChainTip, JournalMode, PersistenceId, SqliteJournal, WriteOutcome
+from repertory.testing._journal_helpers import positions, replayed, write
+
+A, B = PersistenceId("model", "a"), PersistenceId("model", "b")
+STORED, REJECTED = WriteOutcome.STORED, WriteOutcome.REJECTED
+
+
+async def test_one_call_judges_its_writes_in_order(tmp_path: Path) -> None:
+    journal = await SqliteJournal.open(tmp_path / "j.sqlite3", mode=JournalMode.CONDITIONAL)
+    try:
+        first = write(A, 0, ChainTip(), 2)
+        results = await journal.append(
+            [
+                first,
+                write(B, 0, ChainTip()),
+                write(A, 0, ChainTip(2, 0, 0), 1),  # continues the first, in the same call
+                write(A, 0, ChainTip(), 1, tag="other"),  # a stale writer: loses the race
+                first,  # the first again, unchanged: an identical retry is stored
+            ]
+        )
+        outcomes = [r.outcome for r in results]
+        assert outcomes == [STORED, STORED, STORED, REJECTED, STORED]
+        assert results[2].tip == ChainTip(3, 0, 0)
+        assert positions(await replayed(journal, A)) == [(1, 0), (2, 0), (3, 0)]
+        assert positions(await replayed(journal, B)) == [(1, 0)]
+    finally:
+        await journal.aclose()
+
+
+async def test_acks_of_one_turn_are_written_together_and_counted() -> None:
+    out, counter, reached = StringIO(), SimpleNamespace(value=0), asyncio.Event()
+    log = AckLog(out, counter, limit=3, reached=reached)
+    log.add(1, "ok")
+    log.add(2, "rejected:InsufficientFunds")
+    assert out.getvalue() == "" and counter.value == 0  # written on the next turn
+    await asyncio.sleep(0)
+    assert out.getvalue() == "1 ok\n2 rejected:InsufficientFunds\n" and counter.value == 2
+    assert not reached.is_set()
+    log.add(3, "ok")
+    log.flush()
+    assert counter.value == 3 and reached.is_set()
