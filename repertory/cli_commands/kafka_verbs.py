@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -68,8 +69,11 @@ def send(
 ) -> None:
     """Produce one command to the commands topic (FIELDS is a JSON object).
 
-    The command is keyed by its persistence id, so it reaches its entity's one owner. With
-    --wait the reply comes back on kafka.replies_topic; a rejection exits with code 1.
+    The command is keyed by its persistence id, so it reaches its entity's one owner. Prints
+    one JSON line: {"command_id": ...}, with --wait also "reply" (from kafka.replies_topic).
+    A command its entity refuses prints "rejected": {"error_class", "error"} instead and exits
+    with code 1; no reply within --timeout exits with code 1 too (resend it with the same
+    --command-id: it is applied at most once).
 
     \b
     Examples:
@@ -83,7 +87,30 @@ def send(
     command = _build(app, message_type, fields)
     ident = command_id or uuid.uuid4().hex
     reply = run_async(_send(settings, app, entity_type, entity_id, command, ident, wait, timeout))
-    echo_json({"command_id": ident, **({"reply": jsonable(reply)} if wait else {})}, pretty=False)
+    if isinstance(reply, _Refusal):
+        echo_json({"command_id": ident, "rejected": reply.as_dict()}, pretty=False)
+        raise fail(f"[{entity_type}|{entity_id}] rejected the command: {reply.message}")
+    if wait:
+        echo_json({"command_id": ident, "reply": _reply_json(reply)}, pretty=False)
+        return
+    echo_json({"command_id": ident}, pretty=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """A command the entity refused (or gave up on), as its reply said."""
+
+    error_class: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"error_class": self.error_class, "error": self.message}
+
+
+def _reply_json(reply: Any) -> Any:
+    from repertory.actors import NO_REPLY
+
+    return None if reply is NO_REPLY else jsonable(reply)
 
 
 def _build(app: App, message_type: str, fields: str) -> Any:
@@ -126,14 +153,14 @@ async def _send(
         reply_to=settings.kafka.replies_topic if wait else None,
     )
     client = CommandClient(settings.kafka, serializer, client_options(settings.kafka_security))
-    await client.start()
     try:
+        await client.start()
         if not wait:
             await client.tell(envelope)
             return None
         return await client.ask(envelope, wait_s or settings.kafka.ask_timeout)
     except CommandFailed as exc:
-        raise fail(str(exc)) from exc
+        return _Refusal(exc.error_class, str(exc).split(f"[{exc.error_class}] ", 1)[-1])
     finally:
         await client.stop()
 
@@ -230,7 +257,13 @@ def _describe(settings: Settings, serializer: Serializer | None, record: Any) ->
             )
             return {**where, **jsonable(change), "payload": payload}
         if record.topic == kafka.replies_topic:
-            return {**where, **jsonable(decode_reply(record.value))}
+            reply = decode_reply(record.value)
+            shown = {**where, **jsonable(reply)}
+            if reply.message_type:  # a typed body, or plain msgpack: both decode
+                _, shown["payload"] = decode_payload(
+                    serializer, reply.message_type, reply.schema_version, reply.payload
+                )
+            return shown
         return {**where, "dead_letter": dead_letter_info(record.headers)}
     except RepertoryError as exc:
         return {**where, "undecodable": str(exc)}

@@ -39,16 +39,25 @@ def settings_from_env(env: Mapping[str, str], monkeypatch: pytest.MonkeyPatch) -
     return load_settings()
 
 
-def check_cli_accepts(args: list[str]) -> None:
+def check_cli_accepts(args: list[str]) -> dict[str, Any]:
+    """The parameters the real CLI parses from ``args`` (a failure if it would refuse them)."""
     from repertory.cli import main
 
     command = main.commands.get(args[0])
-    if command is None:
-        pytest.skip(f"the CLI has no [{args[0]}] command yet")
+    assert command is not None, (
+        f"the CLI has no [{args[0]}] command: `repertory {shlex.join(args)}`"
+    )
     try:
-        command.make_context(args[0], list(args[1:]), parent=click.Context(main))
+        return dict(
+            command.make_context(args[0], list(args[1:]), parent=click.Context(main)).params
+        )
     except click.UsageError as exc:
         pytest.fail(f"`repertory {shlex.join(args)}`: {exc}")
+
+
+def run_processes(params: Mapping[str, Any]) -> int:
+    """Engines `repertory run` starts: --workers N processes, else one in its own process."""
+    return int(params["workers"] or 1)
 
 
 def test_the_helper_knows_real_setting_names() -> None:
@@ -131,8 +140,15 @@ def test_compose_publishes_and_scrapes_one_port_per_worker(
     assert settings.workers.drain_timeout + low <= grace <= settings.workers.drain_timeout + high
 
 
-def test_compose_runs_a_cli_command(compose: dict[str, Any]) -> None:
-    check_cli_accepts(compose["services"]["engine"]["command"])
+def test_compose_runs_a_cli_command(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = compose["services"]["engine"]
+    params = check_cli_accepts(engine["command"])
+    assert params["app_module"] == "examples.bank.app"
+    settings = settings_from_env(engine["environment"], monkeypatch)
+    # the ports published and scraped are per worker of workers.count: run starts that many
+    assert run_processes(params) == settings.workers.count
 
 
 # --- Kubernetes --------------------------------------------------------------------------------
@@ -227,4 +243,6 @@ def test_k8s_runs_as_the_image_user_and_a_cli_command(k8s: dict[str, dict[str, A
     security = pod_spec(k8s)["securityContext"]
     assert security["runAsNonRoot"] is True and security["runAsUser"] == int(uid.group(1))
     (container,) = pod_spec(k8s)["containers"]
-    check_cli_accepts(container["args"])
+    params = check_cli_accepts(container["args"])
+    assert params["app_module"] == "examples.bank.app"
+    assert run_processes(params) == 1  # one worker per pod: the pods are the scale unit
