@@ -9,6 +9,7 @@ restart picks up a rotated secret; one trailing newline is dropped.
 
 from __future__ import annotations
 
+import ssl
 from typing import Literal
 
 from pydantic import ConfigDict, FilePath, SecretStr, model_validator
@@ -80,6 +81,26 @@ class _Tls(Section):
     def _check_tls(self) -> None:
         if (self.cert_file is None) != (self.key_file is None):
             raise ValueError("cert_file and key_file go together")
+
+    def client_tls_context(self, section: str) -> ssl.SSLContext:
+        """A client TLS context from these files: TLS 1.2 at least, the server's certificate
+        always verified (against ``ca_file``, or the system's CAs).
+
+        Raises:
+            ConfigError: a certificate or key file cannot be loaded (names the section).
+        """
+        try:
+            context = ssl.create_default_context(
+                ssl.Purpose.SERVER_AUTH,
+                cafile=str(self.ca_file) if self.ca_file else None,
+            )
+            if self.cert_file and self.key_file:
+                context.load_cert_chain(str(self.cert_file), str(self.key_file))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(f"{section}: cannot load certificates: {exc}") from exc
+        context.check_hostname = self.check_hostname
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return context
 
 
 class KafkaSecuritySettings(_Credentials, _Tls):

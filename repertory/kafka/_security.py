@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from aiokafka.errors import KafkaConnectionError, KafkaError, UnsupportedSaslMechanismError
 
 from repertory.config import KafkaSecuritySettings
-from repertory.errors import AuthenticationFailed, ConfigError
+from repertory.errors import AuthenticationFailed
 
 __all__ = ["kafka_client_options", "kafka_ssl_context", "start_client"]
 
@@ -41,18 +41,7 @@ def kafka_ssl_context(settings: KafkaSecuritySettings) -> ssl.SSLContext | None:
     """
     if not settings.uses_tls:
         return None
-    try:
-        context = ssl.create_default_context(
-            ssl.Purpose.SERVER_AUTH,
-            cafile=str(settings.ca_file) if settings.ca_file else None,
-        )
-        if settings.cert_file and settings.key_file:
-            context.load_cert_chain(str(settings.cert_file), str(settings.key_file))
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"kafka_security: cannot load certificates: {exc}") from exc
-    context.check_hostname = settings.check_hostname
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
+    return settings.client_tls_context("kafka_security")
 
 
 def kafka_client_options(settings: KafkaSecuritySettings) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import NoHostAvailable
 
 from repertory.config import CassandraSecuritySettings
-from repertory.errors import AuthenticationFailed, ConfigError
+from repertory.errors import AuthenticationFailed
 
 __all__ = ["auth_failure", "cassandra_connection_options", "cassandra_ssl_context"]
 
@@ -30,18 +30,7 @@ def cassandra_ssl_context(settings: CassandraSecuritySettings) -> ssl.SSLContext
     """
     if not settings.tls:
         return None
-    try:
-        context = ssl.create_default_context(
-            ssl.Purpose.SERVER_AUTH,
-            cafile=str(settings.ca_file) if settings.ca_file else None,
-        )
-        if settings.cert_file and settings.key_file:
-            context.load_cert_chain(str(settings.cert_file), str(settings.key_file))
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"cassandra_security: cannot load certificates: {exc}") from exc
-    context.check_hostname = settings.check_hostname
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
+    return settings.client_tls_context("cassandra_security")
 
 
 def cassandra_connection_options(settings: CassandraSecuritySettings) -> dict[str, Any]:
