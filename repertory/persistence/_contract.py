@@ -36,10 +36,19 @@ compare-and-set is settled by reading the write's seq_nrs back (at SERIAL on Cas
 rows there with identical content → STORED (an identical retry), otherwise → REJECTED. An
 unknown outcome is settled the same way; if that read fails too the result is FAILED.
 
-Deletion: ``delete_to`` clamps to the highest canonical seq_nr, raises the marker (seq_nr, epoch
-of the canonical row there) in a per-entity metadata table — only ever upwards (conditionally in
-conditional mode) — then removes every row (any epoch) at or below it. Partitions keep their
-``head_seq``. ``highest_seq_nr`` never drops below the marker.
+Deletion takes the deleter's view: ``delete_to`` clamps to the tip the deleter continues from
+(``seen``), and the marker is (seq_nr, epoch) of the row there on the deleter's lineage — the
+rows ``seen`` continues, down to the current anchor. The canonical chain resolved at that moment
+is not used for the epoch: a zombie's rows that landed after the deleter replayed are adopted
+until the deleter writes past them, and a marker on one would outlive them and cut the
+deleter's next writes off the anchor. Only when the chain ends in an epoch above the deleter's
+(a newer writer owns it: the deleter is a zombie) does the marker stop lower, at the highest
+row where the deleter's lineage and the canonical chain agree; a view the journal does not hold
+deletes nothing. A zombie deleting before the newest writer has written is not detected, like
+its writes; callers delete only up to what is committed (a snapshot's seq_nr), which a fenced
+zombie cannot reach. The marker goes into a per-entity metadata table — only ever upwards
+(conditionally in conditional mode) — then every row (any epoch) at or below it is removed.
+Partitions keep their ``head_seq``. ``highest_seq_nr`` never drops below the marker.
 
 Snapshots: key (persistence_id, seq_nr); saving the same seq_nr again replaces it. ``load``
 returns the one with the highest seq_nr matching the criteria.
@@ -136,8 +145,18 @@ class Journal(ABC):
         return (await self.chain_tip(persistence_id)).seq_nr
 
     @abstractmethod
-    async def delete_to(self, persistence_id: PersistenceId, seq_nr: int) -> Anchor:
+    async def delete_to(
+        self, persistence_id: PersistenceId, seq_nr: int, *, seen: ChainTip, writer_epoch: int
+    ) -> Anchor:
         """Raise the deletion marker to ``seq_nr`` (clamped), then remove rows up to it.
+
+        The marker lies on the deleter's lineage, never past what it has seen (see Deletion in
+        the module doc).
+
+        Args:
+            seen: the tip the deleting writer continues from (its last replayed or written
+                event, or the anchor it restored).
+            writer_epoch: the deleting writer's epoch (0 in conditional mode).
 
         Returns:
             The marker in effect afterwards (the origin if nothing was ever deleted).

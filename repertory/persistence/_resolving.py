@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from repertory.observability import get_logger, metrics
 from repertory.persistence._chain import ORIGIN, Anchor, ChainResolution, resolve_chain
 from repertory.persistence._contract import MAX_SEQ_NR, Journal
+from repertory.persistence._deletion import deletion_marker
 from repertory.persistence._records import ChainTip, EventRecord, PersistenceId
 
 __all__ = ["ResolvingJournal", "effective_anchor"]
@@ -94,13 +95,14 @@ class ResolvingJournal(Journal):
             return resolution.chain[-1].tip
         return ChainTip(resolution.anchor.seq_nr, resolution.anchor.epoch, None)
 
-    async def delete_to(self, persistence_id: PersistenceId, seq_nr: int) -> Anchor:
+    async def delete_to(
+        self, persistence_id: PersistenceId, seq_nr: int, *, seen: ChainTip, writer_epoch: int
+    ) -> Anchor:
         resolution = await self.resolve(persistence_id)
-        target = min(seq_nr, resolution.last_seq_nr)
-        if target <= resolution.anchor.seq_nr:
+        wanted = deletion_marker(resolution, seq_nr, seen=seen, writer_epoch=writer_epoch)
+        if wanted is None:
             return resolution.anchor
-        epoch = next(row.writer_epoch for row in resolution.chain if row.seq_nr == target)
-        marker = await self._raise_marker(persistence_id, Anchor(target, epoch))
+        marker = await self._raise_marker(persistence_id, wanted)
         _log.info(
             "events deleted",
             persistence_id=str(persistence_id),

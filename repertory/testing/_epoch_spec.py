@@ -6,9 +6,24 @@ import asyncio
 
 import pytest
 
-from repertory.persistence import ChainTip, Journal, JournalMode, PersistenceId, WriteOutcome
+from repertory.persistence import (
+    MAX_SEQ_NR,
+    ChainTip,
+    Journal,
+    JournalMode,
+    PersistenceId,
+    WriteOutcome,
+)
+from repertory.testing._applicability import conditional_only, fenced_only
 from repertory.testing._journal_harness import JournalHarness
-from repertory.testing._journal_helpers import positions, replayed, stored, write, write_one
+from repertory.testing._journal_helpers import (
+    delete_as_owner,
+    positions,
+    replayed,
+    stored,
+    write,
+    write_one,
+)
 from repertory.testing._journal_spec import HarnessFixtures
 
 __all__ = ["ConditionalSpec", "FencedSpec"]
@@ -17,6 +32,7 @@ PID = PersistenceId("contract", "epochs")
 
 
 def _require(journal: Journal, mode: JournalMode) -> None:
+    """Skip at run time when no harness mark let collection deselect the test."""
     if journal.mode is not mode:
         pytest.skip(f"{mode.value} mode only")
 
@@ -30,6 +46,7 @@ async def _history(journal: Journal, *rows: tuple[int, int, int]) -> None:
 class FencedSpec(HarnessFixtures):
     """Epoch claims and the canonical chain under zombies, in fenced mode."""
 
+    @fenced_only
     async def test_claims_only_rise_and_never_repeat(
         self, journal: Journal, journal_harness: JournalHarness
     ) -> None:
@@ -40,6 +57,7 @@ class FencedSpec(HarnessFixtures):
         assert len(set(claims)) == 10 and min(claims) > first
         assert await other.claim_epoch() > max(claims)
 
+    @fenced_only
     async def test_a_zombie_tail_is_dropped(self, journal: Journal) -> None:
         _require(journal, JournalMode.FENCED)
         old, new = await journal.claim_epoch(), await journal.claim_epoch()
@@ -53,6 +71,7 @@ class FencedSpec(HarnessFixtures):
         assert positions(list(dropped)) == [(4, old), (5, old), (6, old), (7, old)]
         assert await journal.check() == {PID: dropped}
 
+    @fenced_only
     async def test_newest_owner_kept_when_older_rows_land_after_it_replayed(
         self, journal: Journal
     ) -> None:
@@ -68,6 +87,7 @@ class FencedSpec(HarnessFixtures):
         assert positions(rows) == [(1, old), (2, old), (3, old), (4, new)]
         assert await journal.highest_seq_nr(PID) == 4
 
+    @fenced_only
     async def test_a_zombie_extension_is_adopted_until_the_owner_writes(
         self, journal: Journal
     ) -> None:
@@ -83,6 +103,7 @@ class FencedSpec(HarnessFixtures):
         assert positions(await replayed(journal, PID)) == [(1, old), (2, old), (3, old), (4, old),
                                                             (5, new)]  # fmt: skip
 
+    @fenced_only
     async def test_partial_replays_and_readers_agree(
         self, journal: Journal, journal_harness: JournalHarness
     ) -> None:
@@ -103,13 +124,14 @@ class FencedSpec(HarnessFixtures):
                     row for row in full if start <= row.seq_nr <= end
                 ]
 
+    @fenced_only
     async def test_the_deletion_marker_anchors_the_chain(self, journal: Journal) -> None:
         _require(journal, JournalMode.FENCED)
         old, new = await journal.claim_epoch(), await journal.claim_epoch()
         five = await stored(journal, write(PID, old, ChainTip(), 4, "old"))
         assert five.tip is not None
         await stored(journal, write(PID, new, five.tip, 3, "new"))
-        marker = await journal.delete_to(PID, 6)
+        marker = await delete_as_owner(journal, PID, 6)
         assert (marker.seq_nr, marker.epoch) == (6, new)
         await stored(journal, write(PID, old, five.tip, 4, "zombie"))
         assert positions(await replayed(journal, PID)) == [(7, new)]
@@ -117,10 +139,42 @@ class FencedSpec(HarnessFixtures):
         assert positions(await replayed(journal, PID)) == [(7, new)]
         assert await journal.highest_seq_nr(PID) == 7
 
+    @fenced_only
+    async def test_a_deletion_before_the_first_write_anchors_on_the_deleter_view(
+        self, journal: Journal
+    ) -> None:
+        _require(journal, JournalMode.FENCED)
+        old = await journal.claim_epoch()
+        await stored(journal, write(PID, old, ChainTip(), 3, "old"))
+        new = await journal.claim_epoch()
+        seen = await journal.chain_tip(PID)
+        await stored(journal, write(PID, old, seen, 2, "zombie"))
+        marker = await journal.delete_to(PID, MAX_SEQ_NR, seen=seen, writer_epoch=new)
+        assert (marker.seq_nr, marker.epoch) == (3, old)
+        await stored(journal, write(PID, new, seen, 1, "new"))
+        assert positions(await replayed(journal, PID)) == [(4, new)]
+        assert await journal.chain_tip(PID) == ChainTip(4, new, 0)
+
+    @fenced_only
+    async def test_a_superseded_deleter_stops_where_its_lineage_meets_the_chain(
+        self, journal: Journal
+    ) -> None:
+        _require(journal, JournalMode.FENCED)
+        old, new = await journal.claim_epoch(), await journal.claim_epoch()
+        three = await stored(journal, write(PID, old, ChainTip(), 3, "old"))
+        assert three.tip is not None
+        await stored(journal, write(PID, new, three.tip, 2, "new"))
+        zombie = await stored(journal, write(PID, old, three.tip, 2, "zombie"))
+        assert zombie.tip is not None
+        marker = await journal.delete_to(PID, MAX_SEQ_NR, seen=zombie.tip, writer_epoch=old)
+        assert (marker.seq_nr, marker.epoch) == (3, old)
+        assert positions(await replayed(journal, PID)) == [(4, new), (5, new)]
+
+    @fenced_only
     async def test_a_zombie_alone_past_the_marker_empties_nothing(self, journal: Journal) -> None:
         _require(journal, JournalMode.FENCED)
         await _history(journal, (1, 2, 0), (2, 2, 2))
-        await journal.delete_to(PID, 2)
+        await delete_as_owner(journal, PID, 2)
         await _history(journal, (3, 1, 1), (4, 1, 1))
         assert await replayed(journal, PID) == []
         assert await journal.chain_tip(PID) == ChainTip(2, 2, None)
@@ -129,12 +183,14 @@ class FencedSpec(HarnessFixtures):
 class ConditionalSpec(HarnessFixtures):
     """Head compare-and-set in conditional mode: one of any colliding writers wins."""
 
+    @conditional_only
     async def test_claims_are_zero(self, journal: Journal) -> None:
         _require(journal, JournalMode.CONDITIONAL)
         assert [await journal.claim_epoch() for _ in range(3)] == [0, 0, 0]
         with pytest.raises(ValueError, match="epoch 0"):
             await journal.append([write(PID, 1, ChainTip())])
 
+    @conditional_only
     async def test_a_stale_writer_is_rejected_and_stores_nothing(self, journal: Journal) -> None:
         _require(journal, JournalMode.CONDITIONAL)
         await stored(journal, write(PID, 0, ChainTip(), 2, "a"))
@@ -142,6 +198,7 @@ class ConditionalSpec(HarnessFixtures):
         assert result.outcome is WriteOutcome.REJECTED and result.tip is None
         assert [row.payload for row in await replayed(journal, PID)] == [b"a-1", b"a-2"]
 
+    @conditional_only
     async def test_heads_follow_writes_across_partition_boundaries(self, journal: Journal) -> None:
         _require(journal, JournalMode.CONDITIONAL)
         size = journal.partition_size
@@ -162,6 +219,7 @@ class ConditionalSpec(HarnessFixtures):
             range(1, tip.seq_nr + 2)
         )
 
+    @conditional_only
     async def test_exactly_one_of_two_colliding_writers_is_stored(
         self, journal: Journal, journal_harness: JournalHarness
     ) -> None:

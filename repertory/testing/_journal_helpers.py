@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from repertory.persistence import (
     MAX_SEQ_NR,
+    Anchor,
     AtomicWrite,
     ChainTip,
     EventData,
@@ -15,7 +16,7 @@ from repertory.persistence import (
     WriteResult,
 )
 
-__all__ = ["events", "positions", "replayed", "stored", "write", "write_one"]
+__all__ = ["delete_as_owner", "events", "positions", "replayed", "stored", "write", "write_one"]
 
 
 def events(count: int, tag: str = "e", first: int = 1) -> tuple[EventData, ...]:
@@ -78,3 +79,9 @@ async def replayed(
 def positions(rows: list[EventRecord]) -> list[tuple[int, int]]:
     """(seq_nr, writer_epoch) of each row."""
     return [(row.seq_nr, row.writer_epoch) for row in rows]
+
+
+async def delete_as_owner(journal: Journal, pid: PersistenceId, seq_nr: int) -> Anchor:
+    """Delete up to ``seq_nr`` as the writer whose view is the chain's current tip."""
+    tip = await journal.chain_tip(pid)
+    return await journal.delete_to(pid, seq_nr, seen=tip, writer_epoch=tip.epoch)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from repertory.persistence import (
+    MAX_SEQ_NR,
     Anchor,
     AtomicWrite,
     ChainTip,
@@ -18,8 +19,16 @@ from repertory.persistence import (
     RecordSource,
     WriteOutcome,
 )
+from repertory.testing._applicability import needs_outbox
 from repertory.testing._journal_harness import JournalHarness
-from repertory.testing._journal_helpers import events, positions, replayed, stored, write
+from repertory.testing._journal_helpers import (
+    delete_as_owner,
+    events,
+    positions,
+    replayed,
+    stored,
+    write,
+)
 
 __all__ = ["HarnessFixtures", "JournalSpec"]
 
@@ -151,17 +160,28 @@ class JournalSpec(HarnessFixtures):
         assert positions(await replayed(journal, PID)) == [(1, epoch), (2, epoch), (3, epoch)]
 
     async def test_deletion_keeps_the_highest_seq_nr(self, five: Journal) -> None:
-        marker = await five.delete_to(PID, 3)
+        marker = await delete_as_owner(five, PID, 3)
         assert marker.seq_nr == 3
         assert [row.seq_nr for row in await replayed(five, PID)] == [4, 5]
         assert await five.highest_seq_nr(PID) == 5
-        assert (await five.delete_to(PID, 100)).seq_nr == 5
+        assert (await delete_as_owner(five, PID, 100)).seq_nr == 5
         assert await replayed(five, PID) == []
         assert await five.highest_seq_nr(PID) == 5
-        assert (await five.delete_to(PID, 2)).seq_nr == 5
+        assert (await delete_as_owner(five, PID, 2)).seq_nr == 5
+
+    async def test_deletion_stops_at_what_the_deleter_has_seen(
+        self, five: Journal, journal_harness: JournalHarness
+    ) -> None:
+        seen = await five.chain_tip(PID)
+        other = await journal_harness.open_journal()
+        await stored(other, write(PID, seen.epoch, seen, 2, tag="unseen"))
+        marker = await five.delete_to(PID, MAX_SEQ_NR, seen=seen, writer_epoch=seen.epoch)
+        assert (marker.seq_nr, marker.epoch) == (5, seen.epoch)
+        rows = await replayed(five, PID)
+        assert [row.payload for row in rows] == [b"unseen-6", b"unseen-7"]
 
     async def test_writing_goes_on_after_deleting_everything(self, five: Journal) -> None:
-        await five.delete_to(PID, 5)
+        await delete_as_owner(five, PID, 5)
         tip = await five.chain_tip(PID)
         assert tip.seq_nr == 5
         await stored(five, write(PID, tip.epoch, tip, 2, tag="after"))
@@ -172,6 +192,7 @@ class JournalSpec(HarnessFixtures):
         assert await five.check(PID) == {PID: ()}
         assert await five.check() == {}
 
+    @needs_outbox
     async def test_outbox_is_written_with_the_events(self, journal: Journal) -> None:
         if not journal.supports_outbox or not isinstance(journal, Outbox):
             pytest.skip("this journal has no outbox")
@@ -191,6 +212,6 @@ class JournalSpec(HarnessFixtures):
         assert await journal.outbox_pending() == []
 
     async def test_anchor_below_the_deletion_marker_is_ignored(self, five: Journal) -> None:
-        await five.delete_to(PID, 4)
+        await delete_as_owner(five, PID, 4)
         rows = [row async for row in five.replay(PID, from_seq_nr=3, anchor=Anchor(1, 99))]
         assert [row.seq_nr for row in rows] == [5]

@@ -15,11 +15,19 @@ subclass the specs::
     class TestMySnapshots(SnapshotStoreSpec): ...
 
 The tests are coroutines: run them with pytest-asyncio in ``asyncio_mode = "auto"``.
-Mode-specific tests skip themselves on a journal of the other mode.
+Tests of one mode, or of the outbox, skip themselves on a journal without it. To leave them out
+at collection instead, mark each harness parameter with :func:`journal_kind` and call
+:func:`register_markers` from ``pytest_configure`` and :func:`deselect_inapplicable` from
+``pytest_collection_modifyitems``.
 """
 
 from __future__ import annotations
 
+from repertory.testing._applicability import (
+    deselect_inapplicable,
+    journal_kind,
+    register_markers,
+)
 from repertory.testing._epoch_spec import ConditionalSpec, FencedSpec
 from repertory.testing._journal_harness import (
     CONTRACT_PARTITION_SIZE,
@@ -40,6 +48,9 @@ __all__ = [
     "JournalSpec",
     "SnapshotStoreSpec",
     "SqliteHarness",
+    "deselect_inapplicable",
+    "journal_kind",
+    "register_markers",
 ]
 
 

@@ -1,7 +1,8 @@
 """The journals the contract suite runs against: one harness factory per journal and mode.
 
 To add a journal, append a ``pytest.param`` to ``HARNESSES`` with a factory taking the test's
-``tmp_path``; mark journals that need servers ``integration`` (those without: ``unit``).
+``tmp_path``; mark journals that need servers ``integration`` (those without: ``unit``), and
+say what the journal is with ``journal_kind`` so tests that do not apply to it are deselected.
 """
 
 from __future__ import annotations
@@ -14,40 +15,59 @@ import pytest
 
 from repertory.persistence import JournalMode
 from repertory.testing.cassandra_harness import CassandraHarness
-from repertory.testing.journal_contract import InMemoryHarness, JournalHarness, SqliteHarness
+from repertory.testing.journal_contract import (
+    InMemoryHarness,
+    JournalHarness,
+    SqliteHarness,
+    deselect_inapplicable,
+    journal_kind,
+    register_markers,
+)
 
 HarnessFactory = Callable[[Path], JournalHarness]
 
+FENCED, CONDITIONAL = JournalMode.FENCED, JournalMode.CONDITIONAL
+
 HARNESSES: list[Any] = [
     pytest.param(
-        lambda _: InMemoryHarness(JournalMode.FENCED), id="memory-fenced", marks=pytest.mark.unit
+        lambda _: InMemoryHarness(FENCED),
+        id="memory-fenced",
+        marks=[pytest.mark.unit, journal_kind(FENCED, outbox=True)],
     ),
     pytest.param(
-        lambda _: InMemoryHarness(JournalMode.CONDITIONAL),
+        lambda _: InMemoryHarness(CONDITIONAL),
         id="memory-conditional",
-        marks=pytest.mark.unit,
+        marks=[pytest.mark.unit, journal_kind(CONDITIONAL, outbox=True)],
     ),
     pytest.param(
-        lambda tmp: SqliteHarness(JournalMode.FENCED, tmp),
+        lambda tmp: SqliteHarness(FENCED, tmp),
         id="sqlite-fenced",
-        marks=pytest.mark.unit,
+        marks=[pytest.mark.unit, journal_kind(FENCED, outbox=True)],
     ),
     pytest.param(
-        lambda tmp: SqliteHarness(JournalMode.CONDITIONAL, tmp),
+        lambda tmp: SqliteHarness(CONDITIONAL, tmp),
         id="sqlite-conditional",
-        marks=pytest.mark.unit,
+        marks=[pytest.mark.unit, journal_kind(CONDITIONAL, outbox=True)],
     ),
     pytest.param(
-        lambda _: CassandraHarness(JournalMode.FENCED),
+        lambda _: CassandraHarness(FENCED),
         id="cassandra-fenced",
-        marks=pytest.mark.integration,
+        marks=[pytest.mark.integration, journal_kind(FENCED, outbox=False)],
     ),
     pytest.param(
-        lambda _: CassandraHarness(JournalMode.CONDITIONAL),
+        lambda _: CassandraHarness(CONDITIONAL),
         id="cassandra-conditional",
-        marks=pytest.mark.integration,
+        marks=[pytest.mark.integration, journal_kind(CONDITIONAL, outbox=False)],
     ),
 ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    register_markers(config)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    deselect_inapplicable(config, items)
 
 
 @pytest.fixture(params=HARNESSES)

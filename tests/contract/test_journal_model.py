@@ -135,19 +135,16 @@ class JournalMachine(RuleBasedStateMachine):
     def delete(self, data: st.DataObject) -> None:
         newest = max(self.writers, key=lambda w: w.epoch)
         self.deleted_under = max(self.deleted_under, newest.epoch)
-        seq = data.draw(st.integers(0, newest.tip.seq_nr))
-        chain = self.model.chain()
-        target = min(seq, chain[-1][0] if chain else self.model.marker[0])
-        self.run(self.journal.delete_to(PID, seq))
+        seq = data.draw(st.integers(0, newest.tip.seq_nr + 2))
+        target = min(seq, newest.tip.seq_nr)
+        seen, epoch = newest.tip, newest.epoch
+        marker = self.run(self.journal.delete_to(PID, seq, seen=seen, writer_epoch=epoch))
         if target > self.model.marker[0]:
-            self.model.marker = next(pos for pos in chain if pos[0] == target)
+            # The deleter's view, not the chain of the moment: a zombie's row that landed after
+            # the deleter replayed (and before it wrote) is never the anchor.
+            self.model.marker = next(pos for pos in newest.lineage if pos[0] == target)
             self.model.rows = {p: e for p, e in self.model.rows.items() if p[0] > target}
-            if self.model.marker not in newest.lineage:
-                # The marker is the canonical row at the target, not the deleter's view: a
-                # zombie's row that landed after the deleter replayed (and before it wrote)
-                # can be it. The deleter's lineage then misses the anchor, so only writers
-                # claiming after this deletion (whose views start at the marker) own the chain.
-                self.deleted_under = newest.epoch + 1
+        assert (marker.seq_nr, marker.epoch) == self.model.marker
 
     @precondition(lambda self: self.writers)
     @rule(data=st.data())
@@ -237,8 +234,8 @@ _HISTORIES = {
         ("new",), ("append", "w0", 2), ("new",), ("append", "w0", 1), ("new",), ("delete", 3),
         ("append", "w1", 2), ("refresh", "w1"), ("append", "w1", 1),
     ],
-    # w1's late (3, 2) lands after w2 replayed (3, 1); w2 deletes to 3 before it writes, so the
-    # marker is (3, 2) and w2's (4, 3) continues a row that is not the anchor: dropped.
+    # w1's late (3, 2) lands after w2 replayed (3, 1); w2 deletes to 3 before it writes: the
+    # marker must be w2's (3, 1), which its (4, 3) continues, not the zombie's (3, 2).
     "marker-on-a-zombie-row": [
         ("new",), ("append", "w0", 2), ("new",), ("append", "w0", 1), ("new",),
         ("append", "w1", 1), ("delete", 3), ("append", "w2", 1),

@@ -245,7 +245,7 @@ async def test_delete_to_keeps_the_head_for_conditional_writers(open_journal: Op
     pid = PersistenceId("acct", "d")
     tip = (await journal.append([write(pid, ChainTip(), 3)]))[0].tip
     assert tip is not None
-    assert await journal.delete_to(pid, 100) == Anchor(3, 0)
+    assert await journal.delete_to(pid, 100, seen=tip, writer_epoch=0) == Anchor(3, 0)
     assert [row async for row in journal.replay(pid)] == []
     assert await journal.chain_tip(pid) == ChainTip(3, 0, None)
     rival = write(pid, ChainTip(), 1, tag="rival")
