@@ -55,8 +55,11 @@ class Passivation:
         self._by_type.clear()
         self._count = 0
 
-    def activate(self, entity_type: EntityType[Any, Any, Any], entity_id: str) -> Entity:
-        """The active entity with this id, created (not yet recovered) if there is none."""
+    def activate(
+        self, entity_type: EntityType[Any, Any, Any], entity_id: str, now: float | None = None
+    ) -> Entity:
+        """The active entity with this id, created (not yet recovered) if there is none;
+        ``now`` (default: the clock's) marks its last use."""
         runtime = self._runtime
         entities = self._by_type.get(entity_type.name)
         if entities is None:
@@ -72,7 +75,7 @@ class Passivation:
                 self._wake.set_result(None)
         else:
             entities.move_to_end(entity_id)
-        entity.last_used = runtime.clock.now()
+        entity.last_used = runtime.clock.now() if now is None else now
         return entity
 
     def forget(self, entity: Entity) -> None:

@@ -61,9 +61,11 @@ class ActorRef(Generic[C]):
             ActorDeadError: the runtime is stopped (or draining).
         """
         runtime = self._runtime
-        stamp = runtime.clock.now() if timestamp is None else timestamp
-        delivery = Delivery(command, command_id, source, stamp, None)
-        full = runtime.offer(self._entity_type, self.entity_id, delivery)
+        now = runtime.clock.now()
+        delivery = Delivery(
+            command, command_id, source, now if timestamp is None else timestamp, None
+        )
+        full = runtime.offer(self._entity_type, self.entity_id, delivery, now)
         if full is not None:
             await runtime.put(self._entity_type, self.entity_id, delivery, full)
 
@@ -91,10 +93,12 @@ class ActorRef(Generic[C]):
         """
         runtime = self._runtime
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        stamp = runtime.clock.now() if timestamp is None else timestamp
-        delivery = Delivery(command, command_id, source, stamp, future)
+        now = runtime.clock.now()
+        delivery = Delivery(
+            command, command_id, source, now if timestamp is None else timestamp, future
+        )
         try:
-            full = runtime.offer(self._entity_type, self.entity_id, delivery)
+            full = runtime.offer(self._entity_type, self.entity_id, delivery, now)
             if full is not None:
                 return await self._ask_when_full(command, delivery, full, timeout)
             if not future.done():  # else answered at once: no deadline needed

@@ -247,16 +247,22 @@ class EntityRuntime:
             await self.put(entity_type, entity_id, delivery, full)
 
     def offer(
-        self, entity_type: EntityType[Any, Any, Any], entity_id: str, delivery: Delivery
+        self,
+        entity_type: EntityType[Any, Any, Any],
+        entity_id: str,
+        delivery: Delivery,
+        now: float | None = None,
     ) -> Entity | None:
         """Queue ``delivery`` if the entity's mailbox has room (None); else the full entity.
+
+        ``now`` is the clock's time if the caller has just read it (one clock read per command).
 
         Raises:
             ActorDeadError: the runtime is stopped (or draining).
         """
         if self._closed:
             raise ActorDeadError("the entity runtime is stopped")
-        entity = self.passivation.activate(entity_type, entity_id)
+        entity = self.passivation.activate(entity_type, entity_id, now)
         if entity.has_space():
             entity.enqueue(delivery)
             return None

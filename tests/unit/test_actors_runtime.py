@@ -153,3 +153,32 @@ async def test_an_ask_answered_at_once_sets_no_timer() -> None:
         assert clock.pending_timers == before
         assert await runtime.ref(account, "a").ask(Deposit(1), timeout=1) == 1
         assert clock.pending_timers == before  # the write's ask timer was cancelled
+
+
+class CountingClock(ManualClock):
+    """A manual clock that counts how often ``now`` is read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def now(self) -> float:
+        self.reads += 1
+        return super().now()
+
+
+async def test_a_command_reads_the_clock_once_and_marks_last_use_with_it() -> None:
+    clock, store, account = CountingClock(), MemoryEventStore(known_empty=True), account_type()
+    async with EntityRuntime(store, [account], clock=clock) as runtime:
+        ref = runtime.ref(account, "a")
+        await ref.tell(GetBalance())  # activates; later commands find it running
+        await clock.advance(7)
+        reads = clock.reads
+        await ref.tell(GetBalance())
+        assert clock.reads == reads + 1
+        entity = runtime.passivation.get("account", "a")
+        assert entity is not None and entity.last_used == clock.now()
+        # A command's own (older) timestamp is not its entity's last use.
+        await clock.advance(5)
+        await ref.tell(GetBalance(), timestamp=1.0)
+        assert entity.last_used == clock.now() != 1.0
