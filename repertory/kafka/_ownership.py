@@ -10,6 +10,11 @@ fence, so our epoch is higher than any epoch it writes under.
 On revocation every worker stops at once: uncommitted batches are abandoned (their records come
 back to the next owner, who recognises what was journaled) and the partitions' entities are
 passivated.
+
+A producer that cannot start or commit for a reason other than a fence (the broker restarted
+under it) leaves its partition ours but unworkable. Restarting just that producer would be
+unsafe: were this worker a zombie, it would fence the rightful owner. So the worker rejoins the
+group instead, and the next assignment runs the whole protocol again.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from repertory.errors import RepertoryError
 from repertory.kafka._egress_context import EgressContext
 from repertory.kafka._partition import PartitionWorker
-from repertory.kafka._transactions import PartitionFenced, PartitionProducer
+from repertory.kafka._transactions import PartitionFenced, PartitionProducer, ProducerUnusable
 from repertory.observability import get_logger
 
 __all__ = ["Ownership"]
@@ -56,6 +61,8 @@ class Ownership(ConsumerRebalanceListener):  # type: ignore[misc]
         self.dropped: set[TopicPartition] = set()
         self.epoch = 0
         self.assignments = 0
+        self.rejoins = 0
+        """Group rejoins requested because a producer became unusable."""
         self.rebalances = 0
         """Assignments handled (empty ones too): above 0 once this member joined the group."""
         self._closers: set[asyncio.Task[None]] = set()
@@ -122,6 +129,8 @@ class Ownership(ConsumerRebalanceListener):  # type: ignore[misc]
             _log.warning("partition not started", tp=str(producer.tp), error=repr(result))
             await producer.stop()
             self._drop(producer.tp)
+            if not isinstance(result, PartitionFenced):
+                self._rejoin()
         return started
 
     async def _committed_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
@@ -143,12 +152,14 @@ class Ownership(ConsumerRebalanceListener):  # type: ignore[misc]
         try:
             await producer.prove(offset)
             return True
-        except PartitionFenced as exc:
+        except (PartitionFenced, ProducerUnusable) as exc:
             _log.warning(
-                "epoch proof fenced; partition dropped", tp=str(producer.tp), error=str(exc)
+                "epoch proof failed; partition dropped", tp=str(producer.tp), error=str(exc)
             )
             await producer.stop()
             self._drop(producer.tp)
+            if isinstance(exc, ProducerUnusable):
+                self._rejoin()
             return False
 
     def _run(self, producer: PartitionProducer, offset: int) -> None:
@@ -156,7 +167,11 @@ class Ownership(ConsumerRebalanceListener):  # type: ignore[misc]
         self.consumer.seek(tp, offset)
         self.context.store.watch(tp.topic, tp.partition, offset)
         worker = PartitionWorker(
-            self.context, producer, on_progress=self.on_progress, on_fenced=self._fenced
+            self.context,
+            producer,
+            on_progress=self.on_progress,
+            on_fenced=self._fenced,
+            on_unusable=self._unusable,
         )
         worker.committed_offset = offset
         self.workers[tp] = worker
@@ -186,6 +201,16 @@ class Ownership(ConsumerRebalanceListener):  # type: ignore[misc]
         task = asyncio.get_running_loop().create_task(worker.close())
         self._closers.add(task)
         task.add_done_callback(self._closers.discard)
+
+    def _unusable(self, worker: PartitionWorker) -> None:
+        self._fenced(worker)
+        self._rejoin()
+
+    def _rejoin(self) -> None:
+        """Ask the group for a new assignment (see the module doc)."""
+        self.rejoins += 1
+        _log.warning("rejoining the group to take unworkable partitions again")
+        self.consumer._coordinator.request_rejoin()  # no public way to force a rejoin
 
     async def release(self, tps: list[TopicPartition] | None = None) -> None:
         """Stop the workers of ``tps`` (all when None), abandoning uncommitted work."""

@@ -29,13 +29,20 @@ from repertory.kafka._egress_metrics import record_committed_batch
 from repertory.kafka._intake import Slot, admit, condemn
 from repertory.kafka._partitioner import partition_for
 from repertory.kafka._records import SourceRecord
-from repertory.kafka._transactions import PartitionFenced, PartitionProducer
+from repertory.kafka._transactions import PartitionFenced, PartitionProducer, ProducerUnusable
 from repertory.observability import get_logger
 
 __all__ = ["Abandoned", "PartitionWorker"]
 
 _log = get_logger("repertory.kafka.partition")
 _REDELIVERY_DELAY = 0.2
+
+
+def _seen(future: asyncio.Future[Any]) -> None:
+    """Mark an outcome's exception as retrieved: when the worker closes, the commands it
+    abandons fail with no one left to await them, and their records come back anyway."""
+    if not future.cancelled():
+        future.exception()
 
 
 class Abandoned(Exception):
@@ -51,6 +58,8 @@ class PartitionWorker:
         producer: this partition's started and proven transactional producer.
         on_progress: called after each commit (ingress resumes a paused partition).
         on_fenced: called once if the producer is fenced (ingress stops fetching it).
+        on_unusable: called once if the producer became unusable without being fenced (the
+            partition is still ours: ownership must be taken again with a fresh producer).
     """
 
     def __init__(
@@ -60,6 +69,7 @@ class PartitionWorker:
         *,
         on_progress: Callable[[PartitionWorker], None],
         on_fenced: Callable[[PartitionWorker], None],
+        on_unusable: Callable[[PartitionWorker], None],
     ) -> None:
         self.context = context
         self.producer = producer
@@ -74,6 +84,7 @@ class PartitionWorker:
         self._ready: asyncio.Queue[list[Slot]] = asyncio.Queue()
         self._on_progress = on_progress
         self._on_fenced = on_fenced
+        self._on_unusable = on_unusable
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
 
@@ -142,6 +153,7 @@ class PartitionWorker:
         assert envelope is not None and slot.entity_type is not None
         slot.attempts += 1
         slot.future = asyncio.get_running_loop().create_future()
+        slot.future.add_done_callback(_seen)  # a closed worker never awaits it
         source = CommandSource(topic=record.topic, partition=record.partition, offset=record.offset)
         await self.context.runtime.deliver(
             slot.entity_type,
@@ -178,6 +190,9 @@ class PartitionWorker:
         except PartitionFenced as exc:
             _log.warning("partition fenced: another worker owns it", error=str(exc))
             self._on_fenced(self)
+        except ProducerUnusable as exc:
+            _log.warning("producer unusable: taking the partition again", error=str(exc))
+            self._on_unusable(self)
         except Abandoned as exc:
             _log.info("batch abandoned uncommitted", topic=self.topic, reason=str(exc))
         except Exception as exc:  # a bug must not stall the partition silently: give it up

@@ -3,7 +3,10 @@
 The transactional id is stable per input partition, so starting this producer fences any
 earlier owner's producer of the same partition and settles its open transaction. A transaction
 that fails without being fenced is aborted and retried with identical contents; a fenced one
-means this worker is a zombie for the partition: the producer is never used again.
+means this worker is a zombie for the partition: the producer is never used again. A producer
+that a lost connection left in a fatal state cannot run another transaction either, but it was
+not fenced: the partition is still ours, and the owner re-runs the ownership protocol for it
+(see ``Ownership``).
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import (
     InvalidProducerEpoch,
     KafkaError,
+    OutOfOrderSequenceNumber,
     ProducerFenced,
     TransactionalIdAuthorizationFailed,
+    UnknownProducerId,
 )
 
 from repertory.config import KafkaSettings
@@ -29,15 +34,25 @@ from repertory.kafka._records import OutRecord
 from repertory.observability import get_logger
 from repertory.observability.metrics import RepertoryMetrics
 
-__all__ = ["PartitionFenced", "PartitionProducer", "producer_options"]
+__all__ = ["PartitionFenced", "PartitionProducer", "ProducerUnusable", "producer_options"]
 
 _log = get_logger("repertory.kafka.transactions")
 _FENCED = (ProducerFenced, InvalidProducerEpoch, TransactionalIdAuthorizationFailed)
 _MAX_BACKOFF = 2.0
+_MAX_ATTEMPTS = 8
+"""Failed attempts after which a producer is declared unusable: aborting and retrying cannot
+repair its state (its sequence numbers, say), a fresh producer can."""
+_BROKEN_SEQUENCE = (OutOfOrderSequenceNumber, UnknownProducerId)
 
 
 class PartitionFenced(RepertoryError):
     """Another producer took this partition's transactional id: we are a zombie for it."""
+
+
+class ProducerUnusable(RepertoryError):
+    """The producer hit a fatal error without being fenced (aiokafka makes a lost connection
+    to the transaction coordinator fatal): a fresh producer, under a fresh assignment, must
+    take over the partition."""
 
 
 def producer_options(settings: KafkaSettings) -> dict[str, Any]:
@@ -76,6 +91,7 @@ class PartitionProducer:
         )
         self.metrics = metrics
         self.fenced = False
+        self.unusable = False
         self.commits = 0
 
     def __repr__(self) -> str:
@@ -111,11 +127,15 @@ class PartitionProducer:
 
         Raises:
             PartitionFenced: the producer was fenced; nothing of this transaction is visible.
+            ProducerUnusable: the producer cannot run a transaction any more; this one's
+                outcome is settled by the next producer of the id (it aborts what is open).
         """
         attempt = 0
         while True:
             if self.fenced:
                 raise PartitionFenced(f"[{self.transactional_id}] is fenced")
+            if self.unusable:
+                raise ProducerUnusable(f"[{self.transactional_id}] is unusable")
             try:
                 await self._transaction(contents.records, contents.offsets)
                 self.commits += 1
@@ -129,6 +149,10 @@ class PartitionProducer:
                 raise PartitionFenced(f"[{self.transactional_id}] fenced") from exc
             except KafkaError as exc:
                 attempt += 1
+                if isinstance(exc, _BROKEN_SEQUENCE) or attempt >= _MAX_ATTEMPTS:
+                    # the broker lost this producer's state (a restart, say): only a new
+                    # producer id repairs it
+                    self.unusable = True
                 if self.metrics is not None:
                     self.metrics.egress.transaction("retried")
                 delay = min(_MAX_BACKOFF, self.settings.retry_backoff_ms / 1000 * 2**attempt)
@@ -139,7 +163,8 @@ class PartitionProducer:
                     error=repr(exc),
                 )
                 await self._abort_quietly()
-                await asyncio.sleep(delay)
+                if not self.unusable:
+                    await asyncio.sleep(delay)
 
     async def _transaction(
         self, records: Iterable[OutRecord], offsets: dict[tuple[str, int], int]
@@ -228,10 +253,9 @@ class PartitionProducer:
         if state in {"READY", "UNINITIALIZED"}:
             return
         if state not in {"IN_TRANSACTION", "ABORTABLE_ERROR"}:
-            # a fatal or stuck producer cannot run another transaction: give the partition up
-            # as if fenced; the next assignment starts a fresh producer.
+            # a fatal or stuck producer cannot run another transaction
             _log.error("producer unusable", transactional_id=self.transactional_id, state=state)
-            self.fenced = True
+            self.unusable = True
             return
         try:
             await self._producer.abort_transaction()

@@ -9,24 +9,8 @@ from repertory.devstack import DevStack
 from repertory.testing.chaos import SCENARIOS, ChaosSettings, ScenarioResult
 from repertory.testing.history import Anomaly
 
-# Known open bug, not hidden: after a broker restart the engine sometimes stalls on a
-# partition (its transaction is never committed: events journaled but unpublished, commands
-# unresolved). It passed in most runs and failed in one, so it stays in the suite as a
-# non-strict xfail, reported as XFAIL/XPASS, until the engine resumes reliably.
-_KNOWN_STALLS = {
-    "kafka_restart": "the engine may stall on a partition after a broker restart (open bug)",
-}
 
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(reason=_KNOWN_STALLS[name], strict=False))
-        if name in _KNOWN_STALLS
-        else name
-        for name in SCENARIOS
-    ],
-)
+@pytest.mark.parametrize("name", list(SCENARIOS))
 async def test_scenario_survives_its_faults(
     name: str, chaos_settings: ChaosSettings, devstack: DevStack, results: list[ScenarioResult]
 ) -> None:

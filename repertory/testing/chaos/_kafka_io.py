@@ -16,12 +16,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
+from repertory.observability import get_logger
 from repertory.protocols import CommandEnvelope, encode_command
 from repertory.testing.history import Source
 
 __all__ = ["CommandProducer", "Records", "TopicReader", "committed_lag", "create_topics"]
 
 Records = list[ConsumerRecord[Any, Any]]
+
+_log = get_logger("repertory.testing.chaos")
 
 
 async def create_topics(bootstrap: str, partitions: dict[str, int]) -> None:
@@ -56,19 +59,30 @@ async def delete_topics(bootstrap: str, names: Sequence[str]) -> None:
 
 class CommandProducer:
     """Produces command envelopes and raw records; a failed send is sent again (the copy
-    carries the same command id, so the engine recognises it)."""
+    carries the same command id, so the engine recognises it).
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    After the broker restarts under it, an idempotent aiokafka producer may fail every later
+    send, or wait forever on a batch: a send that fails, or takes longer than ``stuck_after``
+    seconds, gets a fresh producer.
+    """
+
+    def __init__(self, bootstrap: str, topic: str, stuck_after: float = 30.0) -> None:
         self.topic = topic
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
+        self.bootstrap = bootstrap
+        self.stuck_after = stuck_after
+        self._producer = self._new_producer()
+        self.resends = 0
+        self.replaced = 0
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
             request_timeout_ms=10_000,
             retry_backoff_ms=100,
         )
-        self.resends = 0
 
     async def start(self) -> None:
         await self._producer.start()
@@ -87,16 +101,37 @@ class CommandProducer:
         """Produce ``(key, value, partition, headers)`` records; where each landed."""
         while True:
             try:
-                sends = [
-                    await self._producer.send(self.topic, v, key=k, partition=p, headers=h)
-                    for k, v, p, h in records
-                ]
-                landed = await asyncio.gather(*sends)
+                async with asyncio.timeout(self.stuck_after):
+                    sends = [
+                        await self._producer.send(self.topic, v, key=k, partition=p, headers=h)
+                        for k, v, p, h in records
+                    ]
+                    landed = await asyncio.gather(*sends)
                 return [
                     Source(topic=self.topic, partition=m.partition, offset=m.offset) for m in landed
                 ]
-            except KafkaError:
+            except (KafkaError, TimeoutError) as error:
+                # an idempotent producer whose sender failed fails every later send: replace it
                 self.resends += 1
+                _log.warning("command send failed; sending again", error=repr(error))
+                await asyncio.sleep(0.5)
+                await self._replace()
+
+    async def _replace(self) -> None:
+        stuck = self._producer
+        self.replaced += 1
+        try:
+            async with asyncio.timeout(5.0):
+                await stuck.stop()
+        except (TimeoutError, KafkaError):
+            pass  # it is abandoned either way
+        while True:
+            self._producer = self._new_producer()
+            try:
+                await self._producer.start()
+                return
+            except KafkaError:
+                await self._producer.stop()
                 await asyncio.sleep(0.5)
 
 
