@@ -30,6 +30,7 @@ from repertory._engine_observability import start_observability
 from repertory._engine_parts import open_stores
 from repertory._outbox_relay import OutboxRelay
 from repertory.actors import ActorRef, Emit, EntityRuntime, EntityType, JournalEventStore
+from repertory.actors.journal_store import KNOWN_ENTITIES_LIMIT
 from repertory.config import Settings
 from repertory.errors import ActorDeadError
 from repertory.kafka import (
@@ -46,7 +47,7 @@ from repertory.kafka import (
 from repertory.observability import get_logger
 from repertory.observability.http import ObservabilityServer, ReadinessCheck
 from repertory.observability.metrics import RepertoryMetrics, default_metrics
-from repertory.persistence import Journal, Outbox, PersistenceId
+from repertory.persistence import Journal, Outbox, PersistenceId, SqliteJournal
 from repertory.protocols import (
     CommandEnvelope,
     InputLimits,
@@ -172,6 +173,8 @@ class Engine:
         store = await self._open(stack, None)
         assert self.journal is not None
         store.epoch = await self.journal.claim_epoch()
+        if isinstance(self.journal, SqliteJournal):  # new entities then start without a read
+            store.know_entities(await self.journal.known_entities(KNOWN_ENTITIES_LIMIT))
         outbox = self.journal if isinstance(self.journal, Outbox) else None
         relay = OutboxRelay(outbox, self.serializer) if outbox is not None else None
         runtime = EntityRuntime(

@@ -12,6 +12,12 @@ with ``WriterFenced`` (nothing is written) and ``on_zombie`` tells the engine to
 entity's input partition up. With ``metrics`` the store records the journal's families (append
 latency and outcome, events per write, replays, snapshots), recoveries and group-commit sizes,
 and (``end_to_end``, embedded mode) a command's timestamp to its events' acknowledgement.
+
+Given the set of entities a conditional journal holds (:meth:`JournalEventStore.know_entities`),
+the store answers ``empty_recovery`` for every other one without reading: a new entity (a
+transfer, say) then starts with no round trip to the journal. It stays safe if another process
+wrote the entity meanwhile: the first write compare-and-sets an unopened partition, is rejected,
+and the entity recovers by replay.
 """
 
 from __future__ import annotations
@@ -23,6 +29,12 @@ from typing import Any
 import msgpack
 
 from repertory.actors._effect import NO_REPLY, Emit
+from repertory.actors._journal_rows import (
+    new_atomic_write,
+    new_event_data,
+    new_outbox_entry,
+    parse_persistence_id,
+)
 from repertory.actors._store import (
     CommandSource,
     DedupeMemory,
@@ -41,6 +53,7 @@ from repertory.persistence import (
     EventData,
     EventRecord,
     Journal,
+    JournalMode,
     OutboxEntry,
     PersistenceId,
     RecordSource,
@@ -62,6 +75,13 @@ _STATUS = {
 }
 _EVENT_OVERHEAD = 120  # bytes of a row beyond its payload: keys, ids, source, reply envelope
 _OUTCOME_NAMES: tuple[AppendOutcome, ...] = ("stored", "rejected", "failed")
+_ORIGIN = ChainTip()
+_EMPTY = Recovery(events=(), position=_ORIGIN)
+KNOWN_ENTITIES_LIMIT = 500_000
+"""The most entities the store remembers for ``empty_recovery`` (about 100 bytes each); past
+it the index is dropped and every activation reads the journal."""
+_Encoded = tuple[str, str, str, int, bytes]
+"""An emitted command as stored: ``(entity type, entity id, type name, version, payload)``."""
 
 
 class JournalEventStore:
@@ -98,9 +118,35 @@ class JournalEventStore:
         self.on_zombie = on_zombie
         self._outbox = journal.supports_outbox
         self._loading: dict[str, float] = {}
+        self._known: set[str] | None = None
+        self._sizes: dict[type, int] = {}
+        self._packer = msgpack.Packer(use_bin_type=True)  # what ``packb`` builds on every call
 
     def __repr__(self) -> str:
         return f"JournalEventStore({self.journal!r}, epoch={self.epoch})"
+
+    def know_entities(self, persistence_ids: set[str] | None) -> None:
+        """Every entity the journal holds events, a deletion marker or a snapshot for (None:
+        unknown). Only for a conditional journal, whose compare-and-set catches an entity
+        another process wrote since; the store adds every entity it writes.
+
+        Raises:
+            ValueError: the journal is fenced (a zombie check needs the read).
+        """
+        if persistence_ids is not None and self.journal.mode is not JournalMode.CONDITIONAL:
+            raise ValueError("an index of known entities needs a conditional journal")
+        if persistence_ids is not None and len(persistence_ids) > KNOWN_ENTITIES_LIMIT:
+            persistence_ids = None
+        self._known = persistence_ids
+
+    def empty_recovery(self, persistence_id: str) -> Recovery | None:
+        """The recovery of an entity the journal is known not to hold; None if unsure."""
+        known = self._known
+        if known is None or persistence_id in known:
+            return None
+        if self.metrics is not None:  # a recovery, though not a journal read
+            self.metrics.actors.recovered(persistence_id.partition("|")[0], 0.0, 0)
+        return _EMPTY
 
     async def load_snapshot(self, persistence_id: str) -> EntitySnapshot | None:
         metrics = self.metrics
@@ -254,49 +300,57 @@ class JournalEventStore:
             metrics.journal.snapshot_saved("stored")
 
     def size_of(self, event: StoredEvent) -> int:
-        size = getattr(event.event, "__sizeof__", None)
-        return _EVENT_OVERHEAD + (size() if size is not None else 64)
+        # ``__sizeof__`` is the shallow size: one value per class, so it is looked up once.
+        kind = type(event.event)
+        size = self._sizes.get(kind)
+        if size is None:
+            size = self._sizes[kind] = _EVENT_OVERHEAD + event.event.__sizeof__()
+        return size
 
     # -- rows ---------------------------------------------------------------------------------
 
     def _atomic(self, write: EntityWrite) -> AtomicWrite:
-        pid = PersistenceId.parse(write.persistence_id)
-        after = write.position if isinstance(write.position, ChainTip) else ChainTip()
-        events = tuple(self._event_data(event) for event in write.events)
-        outbox: tuple[OutboxEntry, ...] = ()
-        if self._outbox:
-            outbox = tuple(
-                self._outbox_entry(write.persistence_id, event, i, emit)
-                for event in write.events
-                for i, emit in enumerate(event.emits)
-            )
-        return AtomicWrite(
-            persistence_id=pid, writer_epoch=self.epoch, after=after, events=events, outbox=outbox
+        pid = write.persistence_id
+        known = self._known
+        if known is not None:  # before the outcome is known: a failed write may be stored
+            known.add(pid)
+            if len(known) > KNOWN_ENTITIES_LIMIT:
+                self._known = None
+        after = write.position if isinstance(write.position, ChainTip) else _ORIGIN
+        events = []
+        outbox: list[OutboxEntry] = []
+        for event in write.events:
+            if not event.emits:
+                events.append(self._event_data(event, []))
+                continue
+            # Emitted commands are encoded once: into the reply bytes and into the outbox.
+            emits = [self._encode_emit(emit) for emit in event.emits]
+            events.append(self._event_data(event, emits))
+            if self._outbox:
+                outbox.extend(
+                    new_outbox_entry(f"{pid}:{event.seq_nr}:{i}", f"{t}|{e}", name, version, data)
+                    for i, (t, e, name, version, data) in enumerate(emits)
+                )
+        return new_atomic_write(
+            parse_persistence_id(pid), self.epoch, after, tuple(events), tuple(outbox)
         )
 
-    def _event_data(self, event: StoredEvent) -> EventData:
+    def _encode_emit(self, emit: Emit) -> _Encoded:
+        return (emit.entity_type, emit.entity_id, *self.serializer.encode_message(emit.command))  # type: ignore[arg-type]
+
+    def _event_data(self, event: StoredEvent, emits: list[_Encoded]) -> EventData:
         type_name, version, payload = self.serializer.encode_message(event.event)
         source = event.source
-        return EventData(
-            event_type=type_name,
-            schema_version=version,
-            payload=payload,
-            timestamp_ms=int(event.timestamp * 1000),
-            command_id=event.command_id,
-            source=None
+        return new_event_data(
+            type_name,
+            version,
+            payload,
+            int(event.timestamp * 1000),
+            event.command_id,
+            None
             if source is None
             else RecordSource(topic=source.topic, partition=source.partition, offset=source.offset),
-            reply=self._encode_ending(event) if event.ends_command else None,
-        )
-
-    def _outbox_entry(self, pid: str, event: StoredEvent, i: int, emit: Emit) -> OutboxEntry:
-        type_name, version, payload = self.serializer.encode_message(emit.command)  # type: ignore[arg-type]
-        return OutboxEntry(
-            message_id=f"{pid}:{event.seq_nr}:{i}",
-            destination=f"{emit.entity_type}|{emit.entity_id}",
-            message_type=type_name,
-            schema_version=version,
-            payload=payload,
+            self._encode_ending(event, emits) if event.ends_command else None,
         )
 
     def _stored(self, row: EventRecord) -> StoredEvent:
@@ -325,14 +379,8 @@ class JournalEventStore:
 
     # -- reply bytes: the reply value and the emitted commands ---------------------------------
 
-    def _encode_ending(self, event: StoredEvent) -> bytes:
-        emits = [
-            (e.entity_type, e.entity_id, *self.serializer.encode_message(e.command))  # type: ignore[arg-type]
-            for e in event.emits
-        ]
-        packed: bytes = msgpack.packb(
-            {"r": self._encode_value(event.reply), "e": emits}, use_bin_type=True
-        )
+    def _encode_ending(self, event: StoredEvent, emits: list[_Encoded]) -> bytes:
+        packed: bytes = self._packer.pack({"r": self._encode_value(event.reply), "e": emits})
         return packed
 
     def _decode_ending(self, data: bytes) -> tuple[Any, tuple[Emit, ...]]:

@@ -1,8 +1,9 @@
 """The SQLite journal: the embedded default, one file, WAL, one writer thread with group commit.
 
 Appends from many tasks meet on the writer thread and are committed together, one transaction
-per group; reads run on a second thread with their own connection (WAL lets them proceed while
-a write commits). Both modes; the outbox of emitted commands lives in the same file.
+per group, which also carries the outbox's delivery marks queued meanwhile; reads run on a
+second thread with their own connection (WAL lets them proceed while a write commits). Both
+modes; the outbox of emitted commands lives in the same file.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from repertory.config import JournalSettings
+from repertory.errors import JournalUnavailable
 from repertory.persistence import _sqlite_ops as ops
 from repertory.persistence._chain import Anchor
 from repertory.persistence._contract import Outbox
@@ -33,6 +36,17 @@ from repertory.persistence._sqlite_thread import GroupCommit, SqliteThread, conn
 __all__ = ["SqliteJournal"]
 
 Synchronous = Literal["NORMAL", "FULL"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Marks:
+    """Outbox rows to mark delivered, queued with the appends: they share a transaction."""
+
+    message_ids: list[str]
+
+
+_Item = AtomicWrite | _Marks
+_Outcome = WriteResult | bool  # a write's result; for marks, whether they were stored
 
 
 class SqliteJournal(ResolvingJournal, Outbox):
@@ -59,7 +73,7 @@ class SqliteJournal(ResolvingJournal, Outbox):
         self._synchronous = synchronous
         self._writer = SqliteThread(opener, "repertory-sqlite-writer")
         self._reader = SqliteThread(opener, "repertory-sqlite-reader")
-        self._group: GroupCommit[AtomicWrite, WriteResult] = GroupCommit(
+        self._group: GroupCommit[_Item, _Outcome] = GroupCommit(
             self._writer, self._write_group, max_group_writes
         )
         self._closed = False
@@ -139,12 +153,19 @@ class SqliteJournal(ResolvingJournal, Outbox):
         )
         if not writes:
             return []
-        return await self._group.run(list(writes))
+        outcomes = await self._group.run(list(writes))
+        return [r for r in outcomes if isinstance(r, WriteResult)]
 
-    def _write_group(
-        self, connection: sqlite3.Connection, writes: list[AtomicWrite]
-    ) -> list[WriteResult]:
-        return ops.write_group(connection, writes, self._mode, self._partition_size)
+    def _write_group(self, connection: sqlite3.Connection, items: list[_Item]) -> list[_Outcome]:
+        writes = [i for i in items if isinstance(i, AtomicWrite)]
+        marks = [m for i in items if isinstance(i, _Marks) for m in i.message_ids]
+        results, committed = ops.write_group(
+            connection, writes, self._mode, self._partition_size, marks
+        )
+        if len(writes) == len(items):
+            return list(results)
+        stored = iter(results)
+        return [committed if isinstance(i, _Marks) else next(stored) for i in items]
 
     async def _read_rows(
         self, persistence_id: PersistenceId, anchor: Anchor | None
@@ -164,6 +185,17 @@ class SqliteJournal(ResolvingJournal, Outbox):
     async def _persistence_ids(self) -> list[PersistenceId]:
         return await self._reader.call(ops.list_persistence_ids)
 
+    async def known_entities(self, limit: int) -> set[str] | None:
+        """Every entity this conditional journal holds rows, a deletion marker or a snapshot
+        for (as persistence id strings); None past ``limit`` entities or in fenced mode.
+
+        Raises:
+            JournalUnavailable: the file could not be read.
+        """
+        if self._mode is not JournalMode.CONDITIONAL:
+            return None
+        return await self._reader.call(functools.partial(ops.known_entities, limit=limit))
+
     async def outbox_pending(
         self, max_count: int = 100, *, after_position: int = 0
     ) -> list[OutboxRecord]:
@@ -175,8 +207,12 @@ class SqliteJournal(ResolvingJournal, Outbox):
         await self._writer.call(job)
 
     async def mark_delivered_messages(self, message_ids: Sequence[str]) -> None:
-        job = functools.partial(ops.mark_delivered_messages, message_ids=list(message_ids))
-        await self._writer.call(job)
+        """Mark rows delivered in the next group's transaction (no transaction of their own)."""
+        if not message_ids:
+            return
+        (committed,) = await self._group.run([_Marks(list(message_ids))])
+        if committed is not True:
+            raise JournalUnavailable("SQLite failed: the outbox marks were rolled back")
 
     async def aclose(self) -> None:
         if self._closed:

@@ -15,7 +15,6 @@ from typing import Any
 
 from repertory.persistence._records import AtomicWrite, WriteResult
 from repertory.persistence._rules import (
-    expected_head,
     is_identical_retry,
     rejected_result,
     settle_unknown_head,
@@ -65,25 +64,30 @@ def write_conditional_group(
     connection: sqlite3.Connection, writes: list[AtomicWrite], partition_size: int
 ) -> list[WriteResult]:
     """Apply conditional writes in order, inside the caller's transaction."""
+    # Each write's key and last seq_nr are worked out once: this loop holds the GIL, which
+    # the event loop's thread is waiting for.
     keys = [(str(w.persistence_id), target_partition(w, partition_size)) for w in writes]
     heads = _read_heads(connection, keys)
     pending = _Pending()
     results: list[WriteResult] = []
     for write, key in zip(writes, keys, strict=True):
         head = heads.get(key)
-        if write.after.partition_nr is None:
+        after = write.after
+        if after.partition_nr is None:
             expected = settle_unknown_head(write, head)
         else:
-            expected = expected_head(write, partition_size)
+            expected = after.seq_nr if after.partition_nr == key[1] else None
         if head != expected:
             pending.flush(connection)  # the rows it may retry could be among them
             results.append(_settle_collision(connection, write, key))
             continue
         pid, partition = key
-        heads[key] = write.last_seq_nr
-        pending.heads.append((pid, partition, write.last_seq_nr))
-        pending.events.extend(encode_write(write, partition))
-        pending.outbox.extend(_outbox_rows(pid, write))
+        last = after.seq_nr + len(write.events)
+        heads[key] = last
+        pending.heads.append((pid, partition, last))
+        pending.events.extend(encode_write(write, partition, pid))
+        if write.outbox:
+            pending.outbox.extend(_outbox_rows(pid, last, write))
         results.append(stored_result(write, partition))
     pending.flush(connection)
     return results
@@ -121,8 +125,7 @@ def _settle_collision(
     return rejected_result(write)
 
 
-def _outbox_rows(pid: str, write: AtomicWrite) -> list[tuple[Any, ...]]:
-    last = write.last_seq_nr
+def _outbox_rows(pid: str, last: int, write: AtomicWrite) -> list[tuple[Any, ...]]:
     return [
         (
             entry.message_id,

@@ -37,9 +37,9 @@ from repertory.persistence._sqlite_schema import (
 
 __all__ = [
     "claim_epoch",
+    "known_entities",
     "list_persistence_ids",
     "mark_delivered",
-    "mark_delivered_messages",
     "pending_outbox",
     "raise_marker",
     "read_rows",
@@ -52,29 +52,40 @@ _INSERT_OUTBOX = (
     "message_type, schema_version, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
+_MARK_MESSAGE = "UPDATE outbox SET delivered = 1 WHERE message_id = ?"
+
 
 def write_group(
     connection: sqlite3.Connection,
     writes: list[AtomicWrite],
     mode: JournalMode,
     partition_size: int,
-) -> list[WriteResult]:
-    """Apply many entities' atomic writes in one transaction (group commit), in order.
+    marks: Sequence[str] = (),
+) -> tuple[list[WriteResult], bool]:
+    """Apply many entities' atomic writes in one transaction (group commit), in order, and
+    mark the outbox rows of ``marks`` (message ids) delivered in it too.
 
     An SQLite error rolls the whole group back and makes every result FAILED (retry them).
+
+    Returns:
+        one result per write, and whether the transaction committed (the marks with it).
     """
     try:
         connection.execute("BEGIN IMMEDIATE")
-        if mode is JournalMode.FENCED:
+        if not writes:
+            results = []
+        elif mode is JournalMode.FENCED:
             results = _write_fenced(connection, writes, partition_size)
         else:
             results = write_conditional_group(connection, writes, partition_size)
+        if marks:
+            connection.executemany(_MARK_MESSAGE, [(m,) for m in marks])
         connection.execute("COMMIT")
     except sqlite3.Error as exc:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
-        return [failed_result(write, f"SQLite failed: {exc}") for write in writes]
-    return results
+        return [failed_result(write, f"SQLite failed: {exc}") for write in writes], False
+    return results, True
 
 
 def _write_fenced(
@@ -191,6 +202,18 @@ def list_persistence_ids(connection: sqlite3.Connection) -> list[PersistenceId]:
     return sorted(PersistenceId.parse(pid) for (pid,) in values)
 
 
+def known_entities(connection: sqlite3.Connection, limit: int) -> set[str] | None:
+    """Every entity with an opened partition, a deletion marker or a snapshot; None past
+    ``limit``. Conditional mode opens a partition (its head) with every first write there, so
+    this reads the small heads table, not the events."""
+    values = connection.execute(
+        "SELECT persistence_id FROM partition_heads UNION SELECT persistence_id FROM "
+        "deletion_markers UNION SELECT persistence_id FROM snapshots LIMIT ?",
+        (limit + 1,),
+    ).fetchall()
+    return None if len(values) > limit else {pid for (pid,) in values}
+
+
 def pending_outbox(
     connection: sqlite3.Connection, max_count: int, after: int = 0
 ) -> list[OutboxRecord]:
@@ -209,19 +232,6 @@ def mark_delivered(connection: sqlite3.Connection, positions: Sequence[int]) -> 
     try:
         connection.executemany(
             "UPDATE outbox SET delivered = 1 WHERE position = ?", [(p,) for p in positions]
-        )
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-
-
-def mark_delivered_messages(connection: sqlite3.Connection, message_ids: Sequence[str]) -> None:
-    """Mark outbox rows delivered by message id, in one transaction."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        connection.executemany(
-            "UPDATE outbox SET delivered = 1 WHERE message_id = ?", [(m,) for m in message_ids]
         )
         connection.execute("COMMIT")
     except BaseException:

@@ -175,15 +175,18 @@ def encode_event(row: EventRecord) -> tuple[Any, ...]:
     )
 
 
-def encode_write(write: AtomicWrite, partition_nr: int) -> list[tuple[Any, ...]]:
+def encode_write(
+    write: AtomicWrite, partition_nr: int, pid: str | None = None
+) -> list[tuple[Any, ...]]:
     """The values of ``write.records(partition_nr)``, each as :func:`encode_event` gives them,
-    built without the records."""
-    pid = str(write.persistence_id)
+    built without the records (``pid``: ``str(write.persistence_id)``, when known)."""
+    if pid is None:
+        pid = str(write.persistence_id)
     first, epoch = write.after.seq_nr + 1, write.writer_epoch
     prev = write.after.epoch
     rows = []
     for i, data in enumerate(write.events):
-        source = data.source
+        source, metadata = data.source, data.metadata
         rows.append(
             (
                 pid,
@@ -200,7 +203,7 @@ def encode_write(write: AtomicWrite, partition_nr: int) -> list[tuple[Any, ...]]
                 source.partition if source else None,
                 source.offset if source else None,
                 data.reply,
-                pack_metadata(data.metadata),
+                pack_metadata(metadata) if metadata else None,
             )
         )
     return rows

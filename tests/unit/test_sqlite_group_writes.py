@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from io import StringIO
 from pathlib import Path
 from types import SimpleNamespace
@@ -50,3 +51,16 @@ async def test_acks_of_one_turn_are_written_together_and_counted() -> None:
     log.add(3, "ok")
     log.flush()
     assert counter.value == 3 and reached.is_set()
+
+
+async def test_acks_hold_the_process_still_once_the_kill_point_is_reached() -> None:
+    out, counter, reached = StringIO(), SimpleNamespace(value=0), SimpleNamespace(set=lambda: None)
+    log = AckLog(out, counter, limit=1, reached=reached, hold=0.2)
+    log.add(1, "ok")
+    began = time.monotonic()
+    log.flush()
+    assert time.monotonic() - began >= 0.2 and counter.value == 1
+    log.add(2, "ok")
+    began = time.monotonic()
+    log.flush()  # held once only
+    assert time.monotonic() - began < 0.2 and counter.value == 2

@@ -8,12 +8,15 @@ the parent believes unanswered was either not applied or is the last applied one
 and a restarted run, which sends each lane's unanswered commands again in order, gets each
 applied one recognised by its id. With ``limit``, ``reached`` (an event the parent waits on)
 is set once that many acks are counted, so the parent can kill the process at that point
-without polling.
+without polling; with ``hold`` the process then stops its event loop until the kill lands
+(the writer thread may still commit what it holds), so a short stream is not finished before
+the parent gets to run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import IO, Any
 
 __all__ = ["AckLog"]
@@ -27,13 +30,21 @@ class AckLog:
         acked: the shared counter (a ``multiprocessing.Value``).
         limit: the count at which ``reached`` is set (None: never).
         reached: a ``multiprocessing.Event`` or None.
+        hold: seconds to stop the event loop for once ``reached`` is set (0: do not).
     """
 
-    __slots__ = ("_acked", "_limit", "_lines", "_out", "_reached", "_scheduled")
+    __slots__ = ("_acked", "_hold", "_limit", "_lines", "_out", "_reached", "_scheduled")
 
     def __init__(
-        self, out: IO[str], acked: Any, limit: int | None = None, reached: Any = None
+        self,
+        out: IO[str],
+        acked: Any,
+        limit: int | None = None,
+        reached: Any = None,
+        *,
+        hold: float = 0.0,
     ) -> None:
+        self._hold = hold
         self._out = out
         self._acked = acked
         self._limit = limit
@@ -64,3 +75,5 @@ class AckLog:
         if reached is not None and self._limit is not None and self._acked.value >= self._limit:
             reached.set()
             self._reached = None
+            if self._hold:
+                time.sleep(self._hold)  # blocks the loop on purpose: the kill is due

@@ -38,6 +38,8 @@ from repertory.observability import configure_logging
 __all__ = ["ChildJob", "read_acks", "run_child"]
 
 _SETTLE_TIMEOUT = 30.0
+_KILL_WAIT = 10.0
+"""Seconds the process stands still at the kill point for the parent's SIGKILL."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +126,7 @@ async def _run(
                 lanes[lane(planned, job.lanes)].append(planned)
         # An ack is on disk before anything its lane sent afterwards is journaled (``AckLog``).
         with job.acks.open("a") as out:
-            log = AckLog(out, acked, at.limit, at.reached)
+            log = AckLog(out, acked, at.limit, at.reached, hold=_KILL_WAIT)
             _tune_gc()
             started.value = time.time()
             await asyncio.gather(*(_send(engine, items, log) for items in lanes.values()))
