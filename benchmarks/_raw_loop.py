@@ -19,7 +19,7 @@ from cassandra.query import BatchStatement, BatchType
 from repertory.protocols import decode_command
 
 if TYPE_CHECKING:
-    from bench_engine import Stack
+    from _stack import Stack
 
 RAW_ROWS_PER_BATCH = 100
 
@@ -35,6 +35,9 @@ class RawLoop:
         self.keyspace = keyspace
         self.seq: dict[str, int] = {}
         self.producers: dict[int, AIOKafkaProducer] = {}
+        self.ready = asyncio.Event()
+        """Set once the producers are proven and the consumer has its partitions: a latency
+        measurement starts after it, as it does after the engine's ownership protocol."""
 
     async def run(self, stop: asyncio.Event) -> None:
         self.insert = self.session.prepare(
@@ -53,22 +56,30 @@ class RawLoop:
             max_poll_records=5000,
             fetch_max_wait_ms=10,
         )
-        await consumer.start()
         try:
+            await self.start_producers()
+            await consumer.start()
             while not stop.is_set():
                 fetched = await consumer.getmany(timeout_ms=50)
+                if not self.ready.is_set() and consumer.assignment():
+                    self.ready.set()
                 if self.sequential:
                     for tp, records in fetched.items():
                         await self.batch(tp, records)
                 else:
                     await asyncio.gather(*(self.batch(tp, rs) for tp, rs in fetched.items()))
         finally:
-            await consumer.stop()
+            await consumer.stop()  # a consumer never started stops quietly
             for producer in self.producers.values():
                 await producer.stop()
 
-    async def producer(self, partition: int) -> AIOKafkaProducer:
-        if partition not in self.producers:
+    async def start_producers(self) -> None:
+        """One transactional producer per input partition, started and proven with one
+        transaction (committing offset 0) before the first record is consumed, as the engine
+        does on assignment; starting them on first use put their start-up inside the measured
+        window."""
+
+        async def start(partition: int) -> None:
             producer = AIOKafkaProducer(
                 bootstrap_servers=self.stack.bootstrap,
                 transactional_id=f"{self.group}-{partition}",
@@ -77,9 +88,13 @@ class RawLoop:
                 retry_backoff_ms=5,
                 linger_ms=2,
             )
-            await producer.start()
             self.producers[partition] = producer
-        return self.producers[partition]
+            await producer.start()
+            tp = TopicPartition(self.topics["commands"], partition)
+            async with producer.transaction():
+                await producer.send_offsets_to_transaction({tp: 0}, self.group)
+
+        await asyncio.gather(*(start(p) for p in range(self.stack.partitions)))
 
     async def batch(self, tp: TopicPartition, records: list[Any]) -> None:
         rows, changes = [], []
@@ -114,7 +129,7 @@ class RawLoop:
                 for i in range(0, len(rows), RAW_ROWS_PER_BATCH)
             )
         )
-        producer = await self.producer(tp.partition)
+        producer = self.producers[tp.partition]
         async with producer.transaction():
             sends = [
                 await producer.send(self.topics["changes"], v, key=k, headers=h)
@@ -142,6 +157,3 @@ def bridge(response: ResponseFuture) -> asyncio.Future[Any]:
 
     response.add_callbacks(done, failed)
     return future
-
-
-# -- (b) repertory ------------------------------------------------------------------------------

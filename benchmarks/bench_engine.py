@@ -12,10 +12,12 @@ keyspaces (dropped afterwards):
   step after another (consume → write → transaction, one batch at a time).
 
 Usage: ``.venv/bin/python benchmarks/bench_engine.py [--entities 10000] [--commands 200000]
-[--partitions 8] [--latency-seconds 10] [--rate R] [--metrics on|off]``. Defaults are small for
-a quick run. ``--metrics on`` runs repertory with its metrics endpoint on (every layer records);
-``--metrics compare --repeat N`` measures only repertory's throughput, N times with metrics off
-and N times on, interleaved (off/on, then on/off, ...), and prints both medians.
+[--partitions 8] [--latency-seconds 10] [--rate R] [--metrics on|off] [--zipf 1.1]``. Defaults
+are small for a quick run; ``--zipf S`` sends the commands to Zipf(S)-skewed entities (hot keys,
+where group commit pays) instead of round robin (``_workload``). ``--metrics on`` runs
+repertory with its metrics endpoint on (every layer records); ``--metrics compare --repeat N``
+measures only repertory's throughput, N times with metrics off and N times on, interleaved
+(off/on, then on/off, ...), and prints both medians.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from _raw_loop import RawLoop
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from _stack import Stack, read_output
+from _workload import Workload
+from aiokafka import AIOKafkaProducer
 
 from repertory.actors import Effect, EntityType
 from repertory.config import (
@@ -46,7 +49,6 @@ from repertory.config import (
     load_settings,
 )
 from repertory.engine import Engine
-from repertory.persistence.cassandra_schema import create_schema
 from repertory.persistence.cassandra_session import CassandraSession
 from repertory.protocols import (
     Command,
@@ -86,50 +88,7 @@ REGISTRY = TypeRegistry(Deposit, Deposited)
 SERIALIZER = Serializer(REGISTRY)
 
 
-# -- infrastructure ------------------------------------------------------------------------------
-
-
-@dataclass
-class Stack:
-    bootstrap: str
-    cassandra: CassandraSession
-    partitions: int
-    topics: list[str]
-    keyspaces: list[str]
-
-    async def topic_set(self) -> dict[str, str]:
-        ident = uuid.uuid4().hex[:8]
-        names = {k: f"bench-{k}-{ident}" for k in ("commands", "changes", "dead", "replies")}
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-        await admin.start()
-        try:
-            await admin.create_topics(
-                [
-                    NewTopic(n, self.partitions if k == "commands" else 4, 1)
-                    for k, n in names.items()
-                ]
-            )
-        finally:
-            await admin.close()
-        self.topics.extend(names.values())
-        await asyncio.sleep(1.0)  # leaders elected
-        return names
-
-    async def keyspace(self) -> str:
-        name = f"bench_{uuid.uuid4().hex[:10]}"
-        await asyncio.to_thread(create_schema, self.cassandra.session, name)
-        self.keyspaces.append(name)
-        return name
-
-    async def cleanup(self) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
-        await admin.start()
-        try:
-            await admin.delete_topics(self.topics)
-        finally:
-            await admin.close()
-        for name in self.keyspaces:
-            await asyncio.to_thread(self.cassandra.session.execute, f"DROP KEYSPACE {name}")
+# -- the workload -------------------------------------------------------------------------------
 
 
 def command(entity: int, at_ms: int) -> CommandEnvelope:
@@ -145,14 +104,14 @@ def command(entity: int, at_ms: int) -> CommandEnvelope:
     )
 
 
-async def preload(bootstrap: str, topic: str, commands: int, entities: int) -> None:
+async def preload(bootstrap: str, topic: str, commands: int, workload: Workload) -> None:
     async with AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
     ) as producer:
         now = int(time.time() * 1000)
         pending = []
-        for i in range(commands):
-            e = command(i % entities, now)
+        for entity in workload.entities_of(commands):
+            e = command(entity, now)
             pending.append(
                 await producer.send(topic, encode_command(e), key=e.key(), headers=e.headers())
             )
@@ -162,29 +121,7 @@ async def preload(bootstrap: str, topic: str, commands: int, entities: int) -> N
         await asyncio.gather(*pending)
 
 
-async def read_output(
-    bootstrap: str, topic: str, until: int, on_record: Callable[[Any], None] | None = None
-) -> float:
-    """Read ``topic`` (read_committed) until ``until`` records; returns the monotonic end time."""
-    seen = 0
-    async with AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        isolation_level="read_committed",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        fetch_max_wait_ms=10,
-    ) as consumer:
-        while seen < until:
-            for records in (await consumer.getmany(timeout_ms=100)).values():
-                seen += len(records)
-                if on_record is not None:
-                    for record in records:
-                        on_record(record)
-    return time.monotonic()
-
-
-# -- (a) the raw loop ---------------------------------------------------------------------------
+# -- (b) repertory -----------------------------------------------------------------------------
 
 
 def engine_settings(
@@ -224,9 +161,17 @@ class EngineSystem:
         self, stack: Stack, topics: dict[str, str], keyspace: str, metrics: bool = False
     ) -> None:
         self.settings = engine_settings(stack, topics, keyspace, free_port() if metrics else 0)
+        self.partitions = stack.partitions
+        self.ready = asyncio.Event()
+        """Set once every partition is owned (ownership proven): latency is measured after."""
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with Engine(self.settings, [ACCOUNT], registry=REGISTRY):
+        async with Engine(self.settings, [ACCOUNT], registry=REGISTRY) as engine:
+            while engine.statistics().get("kafka_owned", 0) < self.partitions:
+                if stop.is_set():
+                    return
+                await asyncio.sleep(0.05)
+            self.ready.set()
             await stop.wait()
 
 
@@ -235,31 +180,45 @@ class EngineSystem:
 System = Callable[[Stack, dict[str, str], str], Any]
 
 
-async def throughput(stack: Stack, make: System, commands: int, entities: int) -> float:
+@dataclass(frozen=True)
+class Drained:
+    """One throughput run: commands/s, and this process's CPU (every thread: the system's,
+    its drivers' and the reader's) per command while draining, in µs — steadier than the rate
+    on a machine whose other tenants come and go."""
+
+    rate: float
+    cpu_us: float
+
+
+async def throughput(stack: Stack, make: System, commands: int, workload: Workload) -> Drained:
     topics = await stack.topic_set()
     keyspace = await stack.keyspace()
-    await preload(stack.bootstrap, topics["commands"], commands, entities)
+    await preload(stack.bootstrap, topics["commands"], commands, workload)
     stop = asyncio.Event()
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     runner = asyncio.create_task(make(stack, topics, keyspace).run(stop))
     reader = asyncio.create_task(read_output(stack.bootstrap, topics["changes"], commands))
     done, _ = await asyncio.wait({runner, reader}, return_when=asyncio.FIRST_COMPLETED)
     if runner in done:
         runner.result()
-    ended = reader.result()
+    ended, cpu = reader.result(), time.process_time() - cpu
     stop.set()
     await runner
-    return commands / (ended - started)
+    return Drained(commands / (ended - started), cpu / commands * 1e6)
 
 
 async def latency(
-    stack: Stack, make: System, rate: float, seconds: float, entities: int
+    stack: Stack, make: System, rate: float, seconds: float, workload: Workload
 ) -> tuple[float, float]:
     topics = await stack.topic_set()
     keyspace = await stack.keyspace()
     stop = asyncio.Event()
-    runner = asyncio.create_task(make(stack, topics, keyspace).run(stop))
+    system = make(stack, topics, keyspace)
+    runner = asyncio.create_task(system.run(stop))
     await asyncio.sleep(5.0)  # joined the group and proven ownership
+    ready: asyncio.Event | None = getattr(system, "ready", None)
+    if ready is not None:
+        await asyncio.wait_for(ready.wait(), timeout=60)
     sent: dict[str, float] = {}
     lat: list[float] = []
 
@@ -269,7 +228,12 @@ async def latency(
             lat.append(time.monotonic() - sent.pop(cid))
 
     total = int(rate * seconds)
-    reader = asyncio.create_task(read_output(stack.bootstrap, topics["changes"], total, arrived))
+    chosen = workload.entities_of(total, start=1)
+    reading = asyncio.Event()
+    reader = asyncio.create_task(
+        read_output(stack.bootstrap, topics["changes"], total, arrived, reading)
+    )
+    await asyncio.wait_for(reading.wait(), timeout=60)  # its start-up is not the systems' latency
     async with AIOKafkaProducer(
         bootstrap_servers=stack.bootstrap, acks="all", enable_idempotence=True, linger_ms=0
     ) as producer:
@@ -280,7 +244,7 @@ async def latency(
             ahead = due / per_tick * tick - (time.monotonic() - start)
             if ahead > 0:  # paced: never faster than the offered rate
                 await asyncio.sleep(ahead)
-            e = command(i % entities, int(time.time() * 1000))
+            e = command(chosen[i], int(time.time() * 1000))
             sent[e.command_id] = time.monotonic()
             await producer.send(
                 topics["commands"], encode_command(e), key=e.key(), headers=e.headers()
@@ -310,28 +274,34 @@ async def main(args: argparse.Namespace) -> None:
     )
     await cassandra.connect()
     stack = Stack(f"127.0.0.1:{base.devstack.port('kafka')}", cassandra, args.partitions, [], [])
+    workload = Workload(args.entities, args.zipf)
     try:
         if args.metrics == "compare":
-            await compare_metrics(stack, args)
+            await compare_metrics(stack, args, workload)
             return
         metrics = args.metrics == "on"
 
         def engine_system(s: Stack, t: dict[str, str], k: str) -> EngineSystem:
             return EngineSystem(s, t, k, metrics)
 
-        raw = await throughput(
-            stack, lambda s, t, k: RawLoop(s, t, k, False), args.commands, args.entities
+        raw = (
+            await throughput(
+                stack, lambda s, t, k: RawLoop(s, t, k, False), args.commands, workload
+            )
+        ).rate
+        ours = (await throughput(stack, engine_system, args.commands, workload)).rate
+        print(
+            f"entities={args.entities} commands={args.commands} partitions={args.partitions} "
+            f"workload {workload.describe()} (hottest entity {workload.hottest_share():.2%})"
         )
-        ours = await throughput(stack, engine_system, args.commands, args.entities)
-        print(f"entities={args.entities} commands={args.commands} partitions={args.partitions}")
         print(f"metrics {args.metrics}")
         print(f"throughput raw loop       {raw:9.0f} commands/s")
         print(f"throughput repertory      {ours:9.0f} commands/s   ratio {ours / raw:.2f}")
         rate = args.rate or ours * 0.5
-        p50, p99 = await latency(stack, engine_system, rate, args.latency_seconds, args.entities)
+        p50, p99 = await latency(stack, engine_system, rate, args.latency_seconds, workload)
         print(f"latency repertory     @{rate:7.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
         p50, p99 = await latency(
-            stack, lambda s, t, k: RawLoop(s, t, k, True), rate, args.latency_seconds, args.entities
+            stack, lambda s, t, k: RawLoop(s, t, k, True), rate, args.latency_seconds, workload
         )
         print(f"latency raw sequential @{rate:7.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
     finally:
@@ -339,22 +309,33 @@ async def main(args: argparse.Namespace) -> None:
         await cassandra.aclose()
 
 
-async def compare_metrics(stack: Stack, args: argparse.Namespace) -> None:
+async def compare_metrics(stack: Stack, args: argparse.Namespace, workload: Workload) -> None:
     """repertory's throughput with metrics off and on, interleaved, compared by median."""
-    runs: dict[bool, list[float]] = {False: [], True: []}
+    runs: dict[bool, list[Drained]] = {False: [], True: []}
     for i in range(args.repeat):
         for metrics in (False, True) if i % 2 == 0 else (True, False):
 
             def system(s: Stack, t: dict[str, str], k: str, on: bool = metrics) -> EngineSystem:
                 return EngineSystem(s, t, k, on)
 
-            rate = await throughput(stack, system, args.commands, args.entities)
-            runs[metrics].append(rate)
-            print(f"run {i + 1} metrics {'on ' if metrics else 'off'} {rate:9.0f} commands/s")
-    off, on = statistics.median(runs[False]), statistics.median(runs[True])
+            run = await throughput(stack, system, args.commands, workload)
+            runs[metrics].append(run)
+            print(
+                f"run {i + 1} metrics {'on ' if metrics else 'off'} {run.rate:9.0f} commands/s"
+                f"  {run.cpu_us:6.1f} µs CPU/command"
+            )
+    off = statistics.median(r.rate for r in runs[False])
+    on = statistics.median(r.rate for r in runs[True])
+    # Each round's on/off ratio compares two runs made back to back, under the same load from
+    # whatever else shares the machine; their median is steadier than a ratio of medians.
+    pairs = list(zip(runs[False], runs[True], strict=True))
+    ratio = statistics.median(b.rate / a.rate for a, b in pairs)
+    cpu = statistics.median(b.cpu_us / a.cpu_us for a, b in pairs)
     print(f"entities={args.entities} commands={args.commands} partitions={args.partitions}")
     print(f"median metrics off {off:9.0f} commands/s")
     print(f"median metrics on  {on:9.0f} commands/s   overhead {(off - on) / off * 100:5.1f}%")
+    print(f"median on/off throughput ratio of the rounds {ratio:.3f}  ({(1 - ratio) * 100:.1f}%)")
+    print(f"median on/off CPU-per-command ratio of the rounds {cpu:.3f}  ({(cpu - 1) * 100:.1f}%)")
 
 
 if __name__ == "__main__":
@@ -374,4 +355,10 @@ if __name__ == "__main__":
         help="repertory's metrics endpoint and recording; compare: off vs on, interleaved",
     )
     parser.add_argument("--repeat", type=int, default=5, help="runs per side with compare")
+    parser.add_argument(
+        "--zipf",
+        type=float,
+        default=0.0,
+        help="Zipf exponent s of the entity choice (1.1: hot keys); 0: uniform round robin",
+    )
     asyncio.run(main(parser.parse_args()))

@@ -35,7 +35,7 @@ class EdgeGauges:
         ownership = edge.ownership
         workers = dict(ownership.workers) if ownership is not None else {}
         consumer = edge.consumer
-        paused = consumer.paused()
+        paused = edge.held()
         owned: set[int] = set()
         for tp, worker in workers.items():
             partition = tp.partition

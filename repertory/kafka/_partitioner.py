@@ -8,6 +8,8 @@ that does not own its entity.
 
 from __future__ import annotations
 
+import functools
+
 __all__ = ["is_misrouted", "murmur2", "partition_for"]
 
 _SEED = 0x9747B28C
@@ -44,6 +46,13 @@ def partition_for(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner gives ``key`` among ``partitions``."""
     if partitions < 1:
         raise ValueError(f"a topic has at least one partition, not [{partitions}]")
+    return _partition_of(key, partitions)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _partition_of(key: bytes, partitions: int) -> int:
+    # Remembered: every command is hashed on intake and its state change again on egress, an
+    # active entity's key recurs, and murmur2 in Python costs microseconds per key.
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 

@@ -1,11 +1,15 @@
 """Snapshots in Cassandra: one row per (entity, seq_nr), newest first.
 
 A load reads the entity's snapshots newest first from the highest seq_nr allowed and returns
-the first that also matches the timestamp bounds, so the usual load (latest) is one row.
+the first that also matches the timestamp bounds, so the usual load (latest) is one row. Loads
+of the latest snapshot asked for in one loop turn (entities recovering together when a worker
+takes its partitions) share one request per group (``cassandra_grouped``), as journal
+recoveries do: a request per entity cost a round trip and the driver's CPU each.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 from cassandra import DriverException
@@ -16,10 +20,12 @@ from repertory.config import CassandraSettings
 from repertory.errors import JournalUnavailable
 from repertory.persistence._contract import SnapshotStore
 from repertory.persistence._records import PersistenceId, SnapshotCriteria, SnapshotRecord
+from repertory.persistence.cassandra_grouped import GroupedReads
 from repertory.persistence.cassandra_session import CassandraSession, consistency
 
 _COLUMNS = "seq_nr, writer_epoch, timestamp_ms, state_type, schema_version, payload, metadata"
 _UNAVAILABLE = (DriverException, NoHostAvailable, OSError)
+_LOAD_GROUP = 64  # entities per grouped load of the latest snapshot
 
 
 class CassandraSnapshotStore(SnapshotStore):
@@ -34,6 +40,9 @@ class CassandraSnapshotStore(SnapshotStore):
         self._cassandra = cassandra
         self._owns_session = owns_session
         self._prepared: dict[str, PreparedStatement] = {}
+        self._latest: GroupedReads[PersistenceId, SnapshotRecord | None] = GroupedReads(
+            self._latest_many, self._primary_replica, _LOAD_GROUP
+        )
 
     @classmethod
     async def open(
@@ -86,7 +95,9 @@ class CassandraSnapshotStore(SnapshotStore):
     async def load(
         self, persistence_id: PersistenceId, criteria: SnapshotCriteria | None = None
     ) -> SnapshotRecord | None:
-        wanted = criteria or SnapshotCriteria()
+        if criteria is None:
+            return await self._latest.get(persistence_id)
+        wanted = criteria
         for snapshot in await self._candidates(persistence_id, wanted):
             if wanted.matches(snapshot):
                 return snapshot
@@ -104,6 +115,28 @@ class CassandraSnapshotStore(SnapshotStore):
         )
         return [_decode(persistence_id, row) for row in rows]
 
+    async def _latest_many(
+        self, persistence_ids: list[PersistenceId]
+    ) -> dict[PersistenceId, SnapshotRecord | None]:
+        """The newest snapshot of each entity (None: it has none), in one request."""
+        by_name = {str(pid): pid for pid in persistence_ids}
+        rows = await self._run(
+            f"SELECT persistence_id, {_COLUMNS} FROM {self._keyspace}.snapshots"
+            " WHERE persistence_id IN ? PER PARTITION LIMIT 1",
+            self._cassandra.settings.read_consistency,
+            (list(by_name),),
+        )
+        found: dict[PersistenceId, SnapshotRecord | None] = dict.fromkeys(persistence_ids)
+        for row in rows:
+            pid = by_name[row[0]]
+            found[pid] = _decode(pid, row[1:])
+        return found
+
+    def _primary_replica(self, persistence_id: PersistenceId) -> Hashable:
+        key = str(persistence_id).encode()
+        replicas = self._cassandra.cluster.metadata.get_replicas(self._keyspace, key)
+        return replicas[0] if replicas else None
+
     async def delete(self, persistence_id: PersistenceId, seq_nr: int) -> None:
         await self._run(
             f"DELETE FROM {self._keyspace}.snapshots WHERE persistence_id = ? AND seq_nr = ?",
@@ -119,6 +152,7 @@ class CassandraSnapshotStore(SnapshotStore):
                 await self.delete(persistence_id, snapshot.seq_nr)
 
     async def aclose(self) -> None:
+        self._latest.close()
         if self._owns_session:
             await self._cassandra.aclose()
 
