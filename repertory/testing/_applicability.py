@@ -18,7 +18,6 @@ __all__ = [
     "fenced_only",
     "journal_kind",
     "needs_outbox",
-    "register_markers",
 ]
 
 _NEEDS = "journal_needs"  # the marker names used below
@@ -37,12 +36,6 @@ needs_outbox: pytest.MarkDecorator = pytest.mark.journal_needs(outbox=True)
 def journal_kind(mode: JournalMode, *, outbox: bool) -> pytest.MarkDecorator:
     """The mark a harness parameter carries: its journal's mode and whether it has an outbox."""
     return pytest.mark.journal_is(mode=mode, outbox=outbox)
-
-
-def register_markers(config: pytest.Config) -> None:
-    """Declare the markers (for ``--strict-markers``); call from ``pytest_configure``."""
-    config.addinivalue_line("markers", f"{_NEEDS}(mode, outbox): what a contract test needs")
-    config.addinivalue_line("markers", f"{_IS}(mode, outbox): what a harness's journal is")
 
 
 def deselect_inapplicable(config: pytest.Config, items: list[pytest.Item]) -> None:

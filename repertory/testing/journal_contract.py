@@ -17,8 +17,9 @@ subclass the specs::
 The tests are coroutines: run them with pytest-asyncio in ``asyncio_mode = "auto"``.
 Tests of one mode, or of the outbox, skip themselves on a journal without it. To leave them out
 at collection instead, mark each harness parameter with :func:`journal_kind` and call
-:func:`register_markers` from ``pytest_configure`` and :func:`deselect_inapplicable` from
-``pytest_collection_modifyitems``.
+:func:`deselect_inapplicable` from ``pytest_collection_modifyitems``; the marks are made when
+the specs are imported, so declare ``journal_needs`` and ``journal_is`` in the ``markers`` of
+your pytest configuration (as this project's ``pyproject.toml`` does).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from __future__ import annotations
 from repertory.testing._applicability import (
     deselect_inapplicable,
     journal_kind,
-    register_markers,
 )
 from repertory.testing._epoch_spec import ConditionalSpec, FencedSpec
 from repertory.testing._journal_harness import (
@@ -50,7 +50,6 @@ __all__ = [
     "SqliteHarness",
     "deselect_inapplicable",
     "journal_kind",
-    "register_markers",
 ]
 
 

@@ -21,7 +21,6 @@ from repertory.testing.journal_contract import (
     SqliteHarness,
     deselect_inapplicable,
     journal_kind,
-    register_markers,
 )
 
 HarnessFactory = Callable[[Path], JournalHarness]
@@ -60,10 +59,6 @@ HARNESSES: list[Any] = [
         marks=[pytest.mark.integration, journal_kind(CONDITIONAL, outbox=False)],
     ),
 ]
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    register_markers(config)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
