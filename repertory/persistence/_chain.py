@@ -5,11 +5,11 @@ Pure and shared by every journal, so two readers holding the same rows always ag
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-__all__ = ["Anchor", "ChainLink", "ChainResolution", "resolve_chain"]
+__all__ = ["Anchor", "ChainLink", "ChainResolution", "continues_unbroken", "resolve_chain"]
 
 
 class ChainLink(Protocol):
@@ -86,6 +86,34 @@ def resolve_chain(rows: Iterable[L], anchor: Anchor = ORIGIN) -> ChainResolution
     Returns:
         The chain in ascending seq_nr and every other row above the anchor as ``dropped``.
     """
+    listed = rows if isinstance(rows, list | tuple) else list(rows)
+    links = ((row.seq_nr, row.writer_epoch, row.prev_epoch) for row in listed)
+    if continues_unbroken(links, anchor):
+        return ChainResolution(anchor=anchor, chain=tuple(listed), dropped=())
+    return walk_chain(listed, anchor)
+
+
+def continues_unbroken(links: Iterable[tuple[int, int, int]], anchor: Anchor) -> bool:
+    """Whether ``(seq_nr, writer_epoch, prev_epoch)`` links, in the order given, continue
+    ``anchor`` one seq_nr at a time, each continuing the one before (its ``prev_epoch`` is that
+    row's epoch) and no epoch lower than the one before.
+
+    Such rows are the whole chain in the order given and none is dropped: the last row holds the
+    highest epoch and its walk reaches the anchor through every other row. That is what almost
+    every entity stores, so the resolver and the Cassandra key pass check it in one cheap scan
+    before building the walk's index.
+    """
+    seq_nr, epoch, top = anchor.seq_nr, anchor.epoch, -1
+    for next_seq_nr, writer_epoch, prev_epoch in links:
+        if next_seq_nr != seq_nr + 1 or prev_epoch != epoch or writer_epoch < top:
+            return False
+        seq_nr = next_seq_nr
+        epoch = top = writer_epoch
+    return True
+
+
+def walk_chain(rows: Sequence[L], anchor: Anchor = ORIGIN) -> ChainResolution[L]:
+    """``resolve_chain`` without its shortcut: index the rows and walk each epoch's lineage."""
     index: dict[tuple[int, int], L] = {}
     last_of_epoch: dict[int, L] = {}
     duplicates: list[L] = []

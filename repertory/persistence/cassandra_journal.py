@@ -33,8 +33,8 @@ from repertory.persistence.cassandra_batching import routing_key
 from repertory.persistence.cassandra_deletion import list_persistence_ids, raise_marker
 from repertory.persistence.cassandra_epochs import claim_epoch
 from repertory.persistence.cassandra_grouped import GroupedReads
+from repertory.persistence.cassandra_keys import ChainSpan, chain_slice, resolve_keys
 from repertory.persistence.cassandra_reads import EntityReader, SmallEntity
-from repertory.persistence.cassandra_rows import ChainKey
 from repertory.persistence.cassandra_schema import KeyspaceRecord
 from repertory.persistence.cassandra_session import CassandraSession
 from repertory.persistence.cassandra_startup import check_keyspace
@@ -176,18 +176,12 @@ class CassandraJournal(ResolvingJournal):
                     sent += 1
                     yield row
             return
-        chain = await self._resolve_keys(persistence_id, anchor)
-        wanted = [key for key in chain if from_seq_nr <= key.seq_nr <= to_seq_nr][:max_count]
-        if not wanted:
-            return
-        epochs = {key.seq_nr: key.writer_epoch for key in wanted}
-        partitions = sorted({key.partition_nr for key in wanted})
-        low, high = wanted[0].seq_nr, wanted[-1].seq_nr
+        spans = await self._resolve_keys(persistence_id, anchor)
+        wanted = chain_slice(spans, from_seq_nr, to_seq_nr, max_count)
         try:
-            async for page in self._reader.row_pages(persistence_id, partitions, low, high):
+            async for page in self._reader.chain_pages(persistence_id, wanted):
                 for row in page:
-                    if epochs.get(row.seq_nr) == row.writer_epoch:
-                        yield row
+                    yield row
         except _UNAVAILABLE as exc:
             raise JournalUnavailable(f"cannot replay [{persistence_id}]: {exc}") from exc
 
@@ -202,10 +196,10 @@ class CassandraJournal(ResolvingJournal):
         self, persistence_id: PersistenceId, anchor: Anchor | None = None
     ) -> ChainTip:
         """Resolved on chain keys alone: no payload is read."""
-        chain = await self._resolve_keys(persistence_id, anchor)
-        if chain:
-            last = chain[-1]
-            return ChainTip(last.seq_nr, last.writer_epoch, last.partition_nr)
+        spans = await self._resolve_keys(persistence_id, anchor)
+        if spans:
+            last = spans[-1]
+            return ChainTip(last.last_seq_nr, last.epochs[-1], last.partition_nr)
         effective = await self._anchor(persistence_id, anchor)
         return ChainTip(effective.seq_nr, effective.epoch, None)
 
@@ -253,16 +247,16 @@ class CassandraJournal(ResolvingJournal):
 
     async def _resolve_keys(
         self, persistence_id: PersistenceId, anchor: Anchor | None
-    ) -> tuple[ChainKey, ...]:
+    ) -> list[ChainSpan]:
         effective = await self._anchor(persistence_id, anchor)
         try:
             keys = await self._reader.chain_keys(persistence_id, effective)
         except _UNAVAILABLE as exc:
             raise JournalUnavailable(f"cannot read [{persistence_id}]: {exc}") from exc
-        resolution = resolve_chain(keys, effective)
+        resolution = resolve_keys(keys, effective)
         if resolution.dropped:
-            self._report_dropped(persistence_id, len(resolution.dropped), effective)
-        return resolution.chain
+            self._report_dropped(persistence_id, resolution.dropped, effective)
+        return resolution.spans
 
     async def _read_rows(
         self, persistence_id: PersistenceId, anchor: Anchor | None

@@ -3,8 +3,8 @@
 Why two passes for a replay: the canonical chain is only known once every row above the anchor
 has been seen (the newest writer's last row may be the very last one), so a single pass would
 have to hold every payload before yielding the first. The first pass reads only the chain keys
-(three bigints a row), resolves the chain with the shared resolver, and the second streams the
-payloads of the requested slice, page by page, keeping the rows that are on the chain. Most
+(three bigints a row), resolves the chain from them (``cassandra_keys``), and the second streams
+the payloads of the requested slice, page by page, keeping the rows that are on the chain. Most
 entities are small, though, and recovering one is on the path of its first command: when every
 row above the anchor lies in partition 0 and fits one page, one request (partitions 0 and 1
 together) reads them whole, and the chain is resolved from the rows themselves.
@@ -28,7 +28,8 @@ from repertory.persistence._chain import Anchor
 from repertory.persistence._contract import MAX_SEQ_NR
 from repertory.persistence._records import EventRecord, PersistenceId
 from repertory.persistence._rules import partition_nr
-from repertory.persistence.cassandra_rows import ChainKey, decode_row
+from repertory.persistence.cassandra_keys import ChainSpan, Link, PartitionKeys
+from repertory.persistence.cassandra_rows import decode_row, decode_rows
 from repertory.persistence.cassandra_session import CassandraSession, Row
 from repertory.persistence.cassandra_statements import Statements
 
@@ -66,20 +67,19 @@ class EntityReader:
             return None
         return Anchor(rows[0][0], rows[0][1] or 0)
 
-    async def chain_keys(self, persistence_id: PersistenceId, anchor: Anchor) -> list[ChainKey]:
+    async def chain_keys(
+        self, persistence_id: PersistenceId, anchor: Anchor
+    ) -> list[PartitionKeys]:
         """Every row's key above ``anchor``, partition by partition, in stored order."""
-        keys: list[ChainKey] = []
-        async for partition, rows in self._partitions(persistence_id, anchor):
-            keys.extend(ChainKey(seq, epoch, prev, partition) for seq, epoch, prev in rows)
-        return keys
+        return [keys async for keys in self._partitions(persistence_id, anchor)]
 
     async def _partitions(
         self, persistence_id: PersistenceId, anchor: Anchor
-    ) -> AsyncIterator[tuple[int, list[tuple[int, int, int]]]]:
+    ) -> AsyncIterator[PartitionKeys]:
         first = partition_nr(anchor.seq_nr + 1, self._partition_size)
         partition = max(first - 1, 0)
         while True:
-            rows: list[tuple[int, int, int]] = []
+            rows: list[Link] = []
             async for page in self._key_pages(persistence_id, partition, anchor.seq_nr):
                 rows.extend(page)  # type: ignore[arg-type]  # three bigints selected
             if not rows and partition >= first:
@@ -94,6 +94,25 @@ class EntityReader:
         bound.fetch_size = self._cassandra.settings.fetch_size * 4  # small rows: bigger pages
         return self._cassandra.pages(bound, ())
 
+    async def chain_pages(
+        self, persistence_id: PersistenceId, spans: Sequence[ChainSpan]
+    ) -> AsyncIterator[list[EventRecord]]:
+        """The chain's rows in ``spans``, page by page, in ascending seq_nr.
+
+        Each span is one range of one partition, where a seq_nr is stored once per epoch:
+        rows of other epochs are left out before they are decoded.
+        """
+        pid = str(persistence_id)
+        for span in spans:
+            bound = self._statements.select_events.bind(
+                (pid, span.partition_nr, span.first_seq_nr, span.last_seq_nr)
+            )
+            bound.fetch_size = self._cassandra.settings.fetch_size
+            epochs, first = span.epochs, span.first_seq_nr
+            async for page in self._cassandra.pages(bound, ()):
+                kept = [row for row in page if epochs[row[1] - first] == row[2]]
+                yield decode_rows(persistence_id, kept)
+
     async def row_pages(
         self, persistence_id: PersistenceId, partitions: Sequence[int], low: int, high: int
     ) -> AsyncIterator[list[EventRecord]]:
@@ -103,7 +122,7 @@ class EntityReader:
             bound = self._statements.select_events.bind((pid, partition, low, high))
             bound.fetch_size = self._cassandra.settings.fetch_size
             async for page in self._cassandra.pages(bound, ()):
-                yield [decode_row(persistence_id, row) for row in page]
+                yield decode_rows(persistence_id, page)
 
     async def first_partition_rows(
         self, persistence_id: PersistenceId, above: int
@@ -123,13 +142,24 @@ class EntityReader:
             return None
         if any(row[0] != 0 for row in rows):  # partition_nr, the first column selected
             return None
-        return [decode_row(persistence_id, row) for row in rows]
+        return decode_rows(persistence_id, rows)
 
     async def small_entities(
         self, persistence_ids: list[PersistenceId]
     ) -> dict[PersistenceId, SmallEntity]:
         """``marker`` and ``first_partition_rows(pid, 0)`` of many entities in two requests
-        (see ``cassandra_grouped``); rows are None for an entity this read cannot tell."""
+        (see ``cassandra_grouped``); rows are None for an entity this read cannot tell.
+
+        An entity read alone is told by its first page, as ``first_partition_rows`` does: a
+        large one would otherwise have several pages of payloads read only to be dropped
+        before its two-pass read.
+        """
+        if len(persistence_ids) == 1:
+            [pid] = persistence_ids
+            marker, alone = await asyncio.gather(
+                self.marker(pid), self.first_partition_rows(pid, 0)
+            )
+            return {pid: SmallEntity(marker, alone)}
         names = [str(pid) for pid in persistence_ids]
         by_name = dict(zip(names, persistence_ids, strict=True))
         markers = self._cassandra.execute(self._statements.read_markers.bind((names,)))
@@ -174,8 +204,12 @@ class EntityReader:
 
     async def all_rows(self, persistence_id: PersistenceId, anchor: Anchor) -> list[EventRecord]:
         """Every row above ``anchor`` (for ``check`` and deletion, which need whole rows)."""
-        keys = await self.chain_keys(persistence_id, anchor)
-        partitions = sorted({key.partition_nr for key in keys})
-        high = max((key.seq_nr for key in keys), default=anchor.seq_nr)
+        found = [
+            (partition, keys)
+            for partition, keys in await self.chain_keys(persistence_id, anchor)
+            if keys
+        ]
+        partitions = [partition for partition, _ in found]
+        high = max((keys[-1][0] for _, keys in found), default=anchor.seq_nr)  # seq_nr ascends
         pages = self.row_pages(persistence_id, partitions, anchor.seq_nr + 1, high)
         return [row async for page in pages for row in page]

@@ -5,12 +5,15 @@ One place names the columns so the insert, the replay select and the decoder can
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable
+from dataclasses import fields
+from typing import Any
 
 from cassandra.query import UNSET_VALUE
 
 from repertory.persistence._records import EventRecord, PersistenceId, RecordSource
+
+Row = tuple[Any, ...]
 
 EVENT_COLUMNS = (
     "persistence_id",
@@ -35,15 +38,6 @@ ROW_OVERHEAD = 320
 the clustering key, the row's liveness info and about 20 bytes of header per cell (timestamp,
 TTL, deletion time). An over-estimate, so a batch sized with it stays under the server's
 ``batch_size_fail_threshold`` measure of the same mutation."""
-
-
-class ChainKey(NamedTuple):
-    """A row's position only: what the canonical chain is resolved from (cheap to read)."""
-
-    seq_nr: int
-    writer_epoch: int
-    prev_epoch: int
-    partition_nr: int
 
 
 def insert_cql(keyspace: str) -> str:
@@ -121,40 +115,90 @@ def row_size(row: EventRecord) -> int:
     return size + sum(len(k) + len(v) + 8 for k, v in row.metadata.items())
 
 
-def decode_row(persistence_id: PersistenceId, row: tuple[Any, ...]) -> EventRecord:
+def decode_row(persistence_id: PersistenceId, row: Row) -> EventRecord:
     """An ``EventRecord`` from a row selected with ``select_cql`` (columns after the id)."""
+    return decode_rows(persistence_id, (row,))[0]
+
+
+def decode_rows(persistence_id: PersistenceId, rows: Iterable[Row]) -> list[EventRecord]:
+    """``decode_row`` of many rows of one entity, for a replay's pages.
+
+    A frozen dataclass's ``__init__`` pays a keyword call and an ``object.__setattr__`` per
+    field, and a long replay decodes hundreds of thousands of rows: the slots are filled
+    directly instead (``_record_slots`` fails at import if ``EventRecord``'s fields change).
+    """
+    new = object.__new__
     (
-        partition,
-        seq,
-        epoch,
-        prev,
-        etype,
-        version,
-        payload,
-        ts,
-        cmd,
-        topic,
-        part,
-        off,
-        reply,
-        meta,
-    ) = row
-    return EventRecord(
-        persistence_id=persistence_id,
-        seq_nr=seq,
-        writer_epoch=epoch,
-        prev_epoch=prev,
-        partition_nr=partition,
-        event_type=etype,
-        schema_version=version,
-        payload=payload if payload is not None else b"",
-        timestamp_ms=ts,
-        command_id=cmd or "",
-        source=RecordSource(topic=topic, partition=part, offset=off) if topic else None,
-        reply=reply,
-        metadata=_metadata(meta),
-    )
+        set_pid,
+        set_seq,
+        set_epoch,
+        set_prev,
+        set_partition,
+        set_type,
+        set_version,
+        set_payload,
+        set_ts,
+        set_cmd,
+        set_source,
+        set_reply,
+        set_meta,
+    ) = _RECORD_SLOTS
+    decoded = []
+    for row in rows:
+        (
+            partition,
+            seq,
+            epoch,
+            prev,
+            etype,
+            version,
+            payload,
+            ts,
+            cmd,
+            topic,
+            part,
+            off,
+            reply,
+            meta,
+        ) = row
+        record = new(EventRecord)
+        set_pid(record, persistence_id)
+        set_seq(record, seq)
+        set_epoch(record, epoch)
+        set_prev(record, prev)
+        set_partition(record, partition)
+        set_type(record, etype)
+        set_version(record, version)
+        set_payload(record, payload if payload is not None else b"")
+        set_ts(record, ts)
+        set_cmd(record, cmd or "")
+        set_source(record, RecordSource(topic=topic, partition=part, offset=off) if topic else None)
+        set_reply(record, reply)
+        set_meta(record, dict(meta) if meta else {})
+        decoded.append(record)
+    return decoded
 
 
-def _metadata(value: Mapping[str, str] | None) -> dict[str, str]:
-    return dict(value) if value else {}
+def _record_slots() -> tuple[Callable[[EventRecord, Any], None], ...]:
+    names = tuple(field.name for field in fields(EventRecord))
+    if names != _RECORD_FIELDS:
+        raise RuntimeError(f"EventRecord fields {names} are not the decoded {_RECORD_FIELDS}")
+    return tuple(getattr(EventRecord, name).__set__ for name in names)
+
+
+_RECORD_FIELDS = (
+    "persistence_id",
+    "seq_nr",
+    "writer_epoch",
+    "prev_epoch",
+    "partition_nr",
+    "event_type",
+    "schema_version",
+    "payload",
+    "timestamp_ms",
+    "command_id",
+    "source",
+    "reply",
+    "metadata",
+)
+_RECORD_SLOTS = _record_slots()
