@@ -318,6 +318,9 @@ async def compare_metrics(stack: Stack, args: argparse.Namespace, workload: Work
             def system(s: Stack, t: dict[str, str], k: str, on: bool = metrics) -> EngineSystem:
                 return EngineSystem(s, t, k, on)
 
+            # What earlier runs left behind is collected now, not by a full collection in
+            # the middle of a later run (the ninth run of a process paid one, always "off").
+            gc.collect()
             run = await throughput(stack, system, args.commands, workload)
             runs[metrics].append(run)
             print(

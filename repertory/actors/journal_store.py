@@ -191,7 +191,7 @@ class JournalEventStore:
         if snapshot is not None and isinstance(snapshot.position, ChainTip):
             tip = snapshot.position
             anchor = tip.anchor
-        started = time.perf_counter()
+        started = time.perf_counter() if self.metrics is not None else 0.0
         events = []
         async for row in self.journal.replay(pid, tip.seq_nr + 1, anchor=anchor):
             events.append(self._stored(row))
@@ -247,22 +247,26 @@ class JournalEventStore:
         elapsed: float,
     ) -> None:
         """One observation per request; per entity write its group-commit size (and, when
-        embedded, each command's end-to-end latency)."""
+        embedded, each command's end-to-end latency), binned per entity type in one pass."""
         worst, stored = 0, 0
-        group_committed = metrics.actors.group_committed
-        end_to_end = metrics.end_to_end.observe if self.end_to_end else None
-        now = time.time()
+        sizes: dict[str, list[int]] = {}
+        timestamps: dict[str, list[float]] = {}
         for write, ack in zip(writes, acks, strict=True):
             if ack.status is not WriteStatus.STORED:
                 worst = max(worst, 2 if ack.status is WriteStatus.FAILED else 1)
                 continue
             entity_type = write.persistence_id.partition("|")[0]
-            stored += len(write.events)
-            group_committed(entity_type, len(write.events))
-            if end_to_end is not None:
-                for event in write.events:
-                    if event.ends_command:
-                        end_to_end(entity_type, event.timestamp, now)
+            events = write.events
+            stored += len(events)
+            sizes.setdefault(entity_type, []).append(len(events))
+            if self.end_to_end:
+                ends = timestamps.setdefault(entity_type, [])
+                ends.extend(event.timestamp for event in events if event.ends_command)
+        for entity_type, counts in sizes.items():
+            metrics.actors.group_committed_many(entity_type, counts)
+        now = time.time()
+        for entity_type, ends in timestamps.items():
+            metrics.end_to_end.observe_many(entity_type, ends, now)
         metrics.journal.appended(_OUTCOME_NAMES[worst], elapsed, stored)
 
     async def save_snapshot(self, snapshot: EntitySnapshot, keep: int) -> None:

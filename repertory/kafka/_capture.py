@@ -84,14 +84,15 @@ class CapturingStore:
         (by an earlier owner or incarnation), as a replay found them; once."""
         return self._replayed.pop(key, None)
 
-    def unpublished(self, topic: str, partition: int) -> int:
-        """Events of the partition's records journaled and not yet taken for publishing (the
-        in-flight bound keeps this scan short; it runs for a gauge, not per command)."""
-        return sum(
-            len(captured.changes)
-            for (t, p, _), captured in list(self._captured.items())
-            if p == partition and t == topic
-        )
+    def unpublished(self, topic: str) -> dict[int, int]:
+        """Per partition of ``topic``, events of its records journaled and not yet taken for
+        publishing. One pass for every partition (the in-flight bound keeps it short); it runs
+        for a gauge, not per command."""
+        found: dict[int, int] = {}
+        for (t, p, _), captured in list(self._captured.items()):
+            if t == topic:
+                found[p] = found.get(p, 0) + len(captured.changes)
+        return found
 
     # -- the EventStore protocol --------------------------------------------------------------
 

@@ -37,6 +37,7 @@ class EdgeGauges:
         consumer = edge.consumer
         paused = edge.held()
         owned: set[int] = set()
+        scans: dict[tuple[int, str], dict[int, int]] = {}  # the workers share one store
         for tp, worker in workers.items():
             partition = tp.partition
             owned.add(partition)
@@ -44,8 +45,11 @@ class EdgeGauges:
             if high is not None:
                 ingress.set_lag(partition, max(0, high - worker.committed_offset))
             ingress.set_paused(partition, tp in paused)
-            unpublished = worker.context.store.unpublished(tp.topic, partition)
-            egress.set_unpublished(partition, unpublished + worker.publishing)
+            store = worker.context.store
+            unpublished = scans.get((id(store), tp.topic))
+            if unpublished is None:
+                unpublished = scans[id(store), tp.topic] = store.unpublished(tp.topic)
+            egress.set_unpublished(partition, unpublished.get(partition, 0) + worker.publishing)
         for partition in self._known - owned:
             ingress.forget_partition(partition)
             egress.forget_partition(partition)

@@ -78,8 +78,7 @@ class PartitionWorker:
         self.committed_commands = 0
         self.committed_offset = 0
         """The next offset to consume after the last commit (for the lag gauge)."""
-        self.publishing = 0
-        """Events in the transaction being committed (for the unpublished-events gauge)."""
+        self._publishing: Sequence[RecordOutcome] = ()
         self._incoming: asyncio.Queue[list[SourceRecord]] = asyncio.Queue()
         self._ready: asyncio.Queue[list[Slot]] = asyncio.Queue()
         self._on_progress = on_progress
@@ -99,6 +98,12 @@ class PartitionWorker:
             asyncio.create_task(self._intake(), name=f"intake-{self.topic}-{self.partition}"),
             asyncio.create_task(self._egress(), name=f"egress-{self.topic}-{self.partition}"),
         ]
+
+    @property
+    def publishing(self) -> int:
+        """Events in the transaction being committed (for the unpublished-events gauge, so
+        counted when it samples rather than per batch)."""
+        return sum(len(outcome.changes) for outcome in self._publishing)
 
     def offer(self, records: Sequence[SourceRecord]) -> None:
         """Take consumed records (in offset order); they count as in flight until committed."""
@@ -174,13 +179,12 @@ class PartitionWorker:
                 slots = await self._next_slots()
                 outcomes = [await self._resolve(slot) for slot in slots]
                 contents = build_contents(outcomes, context.encoder.change_record)
-                metrics = context.metrics
-                if metrics is not None:
-                    self.publishing = sum(len(o.changes) for o in outcomes)
+                self._publishing = outcomes
                 await self.producer.publish(contents)
                 self.committed_offset = contents.offsets[(self.topic, self.partition)]
+                self._publishing = ()
+                metrics = context.metrics
                 if metrics is not None:
-                    self.publishing = 0
                     record_committed_batch(metrics, context.settings, slots, outcomes, contents)
                 for pid, seq_nr in contents.committed.items():
                     context.runtime.mark_committed(pid, seq_nr)

@@ -176,7 +176,7 @@ class PartitionProducer:
             if sends:
                 await asyncio.gather(*sends)
             committed = {TopicPartition(t, p): o for (t, p), o in offsets.items()}
-            started = time.perf_counter()
+            started = time.perf_counter() if self.metrics is not None else 0.0
             await producer.send_offsets_to_transaction(committed, self.settings.group_id)
         except BaseException:
             await self._abort_quietly()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterable
 from typing import Generic, Literal, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -16,6 +18,7 @@ __all__ = [
     "SnapshotLoadOutcome",
     "SnapshotSaveOutcome",
     "TransactionOutcome",
+    "observe_many",
     "partition_label",
 ]
 
@@ -85,3 +88,24 @@ class Children(Generic[F]):
             child: F = self._family.labels(value)
             self._cache[value] = child
             return child
+
+
+def observe_many(child: Histogram, amounts: Iterable[float]) -> None:
+    """Observe every amount in ``amounts`` on one histogram child, as ``observe`` each would.
+
+    ``observe`` takes a lock per call and scans the buckets in Python (about 0.7 µs); a batch
+    of commands is binned here with ``bisect`` and each touched bucket is incremented once.
+    It reaches into the child's buckets, so a test holds it equal to repeated ``observe``.
+    """
+    bounds: list[float] = child._upper_bounds
+    counts = [0] * len(bounds)
+    total = 0.0
+    for amount in amounts:
+        counts[bisect_left(bounds, amount)] += 1  # the first bound >= amount, as observe
+        total += amount
+    if not any(counts):
+        return
+    child._sum.inc(total)
+    for bucket, count in zip(child._buckets, counts, strict=True):
+        if count:
+            bucket.inc(count)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -14,6 +15,7 @@ from repertory.observability._metric_common import (
     Children,
     SnapshotLoadOutcome,
     SnapshotSaveOutcome,
+    observe_many,
 )
 
 __all__ = ["ActorMetrics", "EndToEndMetrics", "JournalMetrics", "WorkerMetrics"]
@@ -96,6 +98,8 @@ class ActorMetrics:
         self._mailbox_depth = Children(self.mailbox_depth)
         self._command_seconds = Children(self.command_seconds)
         self._group_commit_events = Children(self.group_commit_events)
+        self._recovery_seconds = Children(self.recovery_seconds)
+        self._recovery_events = Children(self.recovery_events)
 
     def activated(self, entity_type: str) -> None:
         """Count an activation; one more entity in memory."""
@@ -114,8 +118,8 @@ class ActorMetrics:
 
     def recovered(self, entity_type: str, seconds: float, events: int) -> None:
         """Record one finished recovery."""
-        self.recovery_seconds.labels(entity_type=entity_type).observe(seconds)
-        self.recovery_events.labels(entity_type=entity_type).observe(events)
+        self._recovery_seconds(entity_type).observe(seconds)
+        self._recovery_events(entity_type).observe(events)
 
     def command_arrived(self, entity_type: str, waiting: int) -> None:
         """A command reached its entity with ``waiting`` messages ahead of it."""
@@ -128,6 +132,10 @@ class ActorMetrics:
     def group_committed(self, entity_type: str, events: int) -> None:
         """One atomic write of one entity held ``events`` events."""
         self._group_commit_events(entity_type).observe(events)
+
+    def group_committed_many(self, entity_type: str, sizes: Iterable[int]) -> None:
+        """``group_committed`` for each size of one journal request's writes, in one pass."""
+        observe_many(self._group_commit_events(entity_type), sizes)
 
 
 class JournalMetrics:
@@ -176,6 +184,8 @@ class JournalMetrics:
             registry=registry,
         )
         self._append_seconds = Children(self.append_seconds)
+        self._snapshot_saves = Children(self.snapshot_saves)
+        self._snapshot_loads = Children(self.snapshot_loads)
 
     def appended(self, outcome: AppendOutcome, seconds: float, events: int) -> None:
         """Record one journal write request and its outcome."""
@@ -189,10 +199,10 @@ class JournalMetrics:
         self.replayed_events.inc(events)
 
     def snapshot_saved(self, outcome: SnapshotSaveOutcome) -> None:
-        self.snapshot_saves.labels(outcome=outcome).inc()
+        self._snapshot_saves(outcome).inc()
 
     def snapshot_loaded(self, outcome: SnapshotLoadOutcome) -> None:
-        self.snapshot_loads.labels(outcome=outcome).inc()
+        self._snapshot_loads(outcome).inc()
 
 
 class EndToEndMetrics:
@@ -213,6 +223,15 @@ class EndToEndMetrics:
         """Observe one command; timestamps are Unix seconds. Clock skew below zero counts as 0."""
         elapsed = (time.time() if now is None else now) - command_timestamp
         self._seconds(entity_type).observe(elapsed if elapsed > 0.0 else 0.0)
+
+    def observe_many(
+        self, entity_type: str, command_timestamps: Iterable[float], now: float
+    ) -> None:
+        """``observe`` for each command of one batch acknowledged at ``now``, in one pass."""
+        observe_many(
+            self._seconds(entity_type),
+            (now - at if now > at else 0.0 for at in command_timestamps),
+        )
 
 
 class WorkerMetrics:

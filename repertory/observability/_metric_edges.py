@@ -117,13 +117,14 @@ class EgressMetrics:
             registry=registry,
         )
         self._records = Children(self.records)
+        self._transactions = Children(self.transactions)
 
     def published(self, kind: EgressRecordKind, records: int = 1) -> None:
         """Count ``records`` of ``kind`` in a committed transaction (once per kind and batch)."""
         self._records(kind).inc(records)
 
     def transaction(self, outcome: TransactionOutcome) -> None:
-        self.transactions.labels(outcome=outcome).inc()
+        self._transactions(outcome).inc()
 
     def set_unpublished(self, partition: int, events: int) -> None:
         self.unpublished_events.labels(partition=partition_label(partition)).set(events)
