@@ -182,6 +182,7 @@ class Engine:
             self.entity_types,
             settings=self.settings.entities,
             on_emit=relay.emitted if relay is not None else None,
+            metrics=self.metrics.actors if self.metrics is not None else None,
         )
         await self._start_runtime(stack, runtime)
         if relay is not None:
@@ -204,6 +205,7 @@ class Engine:
             snapshots_wait_for_commit=True,
             on_emit=_ignore_emits,  # emitted commands travel in the egress transaction
             on_dead_letter=self._given_up,
+            metrics=self.metrics.actors if self.metrics is not None else None,
         )
         await self._start_runtime(stack, runtime)
 

@@ -25,10 +25,12 @@ class Rejection:
 class Delivery:
     """One command in a mailbox.
 
-    ``attempts`` counts runs undone by a rejected write; ``future`` is set for asks only.
+    ``attempts`` counts runs undone by a rejected write; ``future`` is set for asks only;
+    ``arrived`` is the clock's time it reached its entity, kept only while metrics are recorded
+    (``timestamp`` is the command's own time, which may be far older).
     """
 
-    __slots__ = ("attempts", "command", "command_id", "future", "source", "timestamp")
+    __slots__ = ("arrived", "attempts", "command", "command_id", "future", "source", "timestamp")
 
     def __init__(
         self,
@@ -44,6 +46,7 @@ class Delivery:
         self.timestamp = timestamp
         self.future = future
         self.attempts = 0
+        self.arrived = 0.0
 
     def __repr__(self) -> str:
         return f"Delivery({type(self.command).__name__}, command_id={self.command_id!r})"

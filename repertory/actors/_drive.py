@@ -125,16 +125,18 @@ async def _restart_or_halt(entity: Entity, work: Work) -> bool:
             await entity.runtime.clock.sleep(delay)
         work.add_redo([delivery], first=True)
         entity.phase = Phase.IDLE
+        if entity.metrics is not None:
+            entity.metrics.restarted()
         return True
     if work.halt == "fail":
         fail_queued(entity, work, f"[{entity.persistence_id}] stopped after a failure", True)
-        entity.runtime.remove(entity)
+        entity.runtime.remove(entity, work.stop_reason)
         return False
     work.halt = ""
     if work.redo or entity.mailbox:
         entity.phase = Phase.IDLE  # stopped; later commands meet a freshly recovered entity
         return True
-    entity.runtime.remove(entity)
+    entity.runtime.remove(entity, "stop_effect")
     return False
 
 
@@ -164,7 +166,7 @@ async def _recover(entity: Entity) -> bool:
         )
         entity.work = entity.work or Work(entity.state, entity.seq_nr)
         fail_queued(entity, entity.work, str(failure), False)
-        runtime.remove(entity)
+        runtime.remove(entity, "recovery_failed")
         return False
     entity.state, entity.seq_nr = recovered.state, recovered.seq_nr
     entity.position, entity.dedupe = recovered.position, recovered.dedupe

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from repertory.actors._dedupe import DedupeWindow, Seen
 from repertory.actors._delivery import Delivery, settle
 from repertory.actors._drive import drive
+from repertory.actors._entity_metrics import EntityMetrics
 from repertory.actors._entity_type import EntityType
 from repertory.actors._failures import abandon, on_handler_failure
 from repertory.actors._group_commit import Entry, Group, HandlerFailure, Work, run_command
@@ -45,6 +46,7 @@ class Entity:
         "entity_type",
         "last_used",
         "mailbox",
+        "metrics",
         "persistence_id",
         "phase",
         "position",
@@ -77,6 +79,7 @@ class Entity:
         self.tracker: RestartTracker | None = None
         self.work: Work | None = None
         self.last_used = 0.0
+        self.metrics: EntityMetrics | None = runtime.type_metrics.get(entity_type.name)
 
     def __repr__(self) -> str:
         queued = len(self.mailbox) if self.mailbox else 0
@@ -104,8 +107,16 @@ class Entity:
         self.putters.append(future)
         await future
 
-    def enqueue(self, delivery: Delivery) -> None:
-        """Take a command (the caller checked ``has_space``) and make sure it gets run."""
+    def enqueue(self, delivery: Delivery, now: float) -> None:
+        """Take a command (the caller checked ``has_space``) and make sure it gets run.
+
+        ``now`` is the clock's time: the command's arrival, for the metrics.
+        """
+        metrics = self.metrics
+        if metrics is not None:
+            mailbox = self.mailbox
+            metrics.mailbox_depth.observe(len(mailbox) if mailbox else 0)
+            delivery.arrived = now
         if self.task is None:
             if self.phase is Phase.RUNNING or self._recover_at_once():
                 work = self.work
@@ -175,6 +186,7 @@ class Entity:
                 return
             if not entry.events and not entry.effect.stop_after:
                 self._complete(entry)
+                self._handled(delivery)
                 return
             work = self.work = Work(self.state, self.seq_nr)
             self._add(work, entry)
@@ -252,6 +264,7 @@ class Entity:
             latest = work.latest_group()
             if latest is None:
                 self._complete(entry)
+                self._handled(entry.delivery)
                 return
             latest.add(entry, 0)
         command_id = entry.delivery.command_id
@@ -346,8 +359,22 @@ class Entity:
                 if command_id:
                     pending_ids.pop(command_id, None)
             self._complete(entry)
+        metrics = self.metrics
+        if metrics is not None:
+            now = self.runtime.clock.now()
+            entries = group.entries
+            if len(entries) == 1:  # binning a batch costs more than one observe
+                metrics.handled(now - entries[0].delivery.arrived)
+            else:
+                metrics.handled_many(now - entry.delivery.arrived for entry in entries)
         if self.entity_type.snapshots is not None:
             self.runtime.after_stored(self, before)
+
+    def _handled(self, delivery: Delivery) -> None:
+        """A command that wrote nothing is done: its time since arrival, for the metrics."""
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.handled(self.runtime.clock.now() - delivery.arrived)
 
     def _complete(self, entry: Entry) -> None:
         self.state = entry.state_after

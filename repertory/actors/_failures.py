@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from repertory.actors._delivery import Delivery, settle_error
 from repertory.actors._group_commit import HandlerFailure, Work
 from repertory.actors._recovery import Phase
-from repertory.actors.supervision import Directive, RestartTracker
+from repertory.actors.supervision import Directive, Escalate, RestartTracker, Stop
 from repertory.errors import ActorDeadError, EntityFailed, WriteOutcomeUnknown
 from repertory.observability import get_logger
 
@@ -42,6 +42,14 @@ def on_handler_failure(
     settle_error(delivery, error)
     entity.runtime.dead_letter(entity, delivery, decision.reason)
     work.halt = "fail"
+    strategy = entity.tracker.strategy
+    work.stop_reason = (
+        "escalated"
+        if isinstance(strategy, Escalate)
+        else "handler_failed"
+        if isinstance(strategy, Stop)
+        else "restarts_exhausted"
+    )
     if decision.directive is Directive.ESCALATE:
         escalated = EntityFailed(f"[{entity.persistence_id}] failed: {decision.reason}")
         escalated.__cause__ = failure.__cause__

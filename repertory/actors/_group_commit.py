@@ -13,6 +13,7 @@ from typing import Any
 
 from repertory.actors._delivery import Delivery, Rejection
 from repertory.actors._effect import NO_REPLY, Effect
+from repertory.actors._entity_metrics import StopReason
 from repertory.actors._entity_type import EntityType
 from repertory.actors._store import EntityWrite, StoredEvent, WriteAck, new_stored_event
 
@@ -85,6 +86,7 @@ class Work:
         "redo",
         "restart",
         "sends",
+        "stop_reason",
     )
 
     def __init__(self, state: Any, seq_nr: int) -> None:
@@ -99,6 +101,7 @@ class Work:
         self.redo: deque[Delivery] | None = None  # created on first use
         self.restart: tuple[Delivery, float] | None = None
         self.halt: str = ""  # "stop" after an Effect.stop, "fail" after a fatal failure
+        self.stop_reason: StopReason = "handler_failed"  # why, for a "fail"
 
     def latest_group(self) -> Group | None:
         return self.next if self.next is not None else self.in_flight

@@ -71,6 +71,8 @@ class Passivation:
             entity = Entity(runtime, entity_type, entity_id)
             entities[entity_id] = entity
             self._count += 1
+            if entity.metrics is not None:
+                entity.metrics.activated()
             if self._wake is not None and not self._wake.done():
                 self._wake.set_result(None)
         else:
@@ -78,11 +80,15 @@ class Passivation:
         entity.last_used = runtime.clock.now() if now is None else now
         return entity
 
-    def forget(self, entity: Entity) -> None:
+    def forget(self, entity: Entity) -> bool:
+        """Drop ``entity`` from the registry; whether it was there (so an entity leaving twice,
+        say stopped while being released, is counted once)."""
         entities = self._by_type.get(entity.entity_type.name)
         if entities is not None and entities.get(entity.entity_id) is entity:
             del entities[entity.entity_id]
             self._count -= 1
+            return True
+        return False
 
     def _evict_one(self) -> None:
         oldest: Entity | None = None
@@ -99,6 +105,8 @@ class Passivation:
         self.forget(entity)
         entity.release_putters()
         self.passivated += 1
+        if entity.metrics is not None:
+            entity.metrics.passivated()
 
     def _timeout(self, type_name: str) -> float:
         own = self._runtime.types[type_name].passivation_timeout
