@@ -144,6 +144,10 @@ async def test_every_layer_s_metrics_move_under_real_commands(
     # actors
     moved("repertory_actors_recovery_seconds_count", 12, entity_type="ledger")
     moved("repertory_actors_group_commit_events_count", 1, entity_type="ledger")
+    moved("repertory_actors_activations_total", 12, entity_type="ledger")
+    moved("repertory_actors_active_entities", 12, entity_type="ledger")
+    moved("repertory_actors_mailbox_depth_count", 12, entity_type="ledger")
+    moved("repertory_actors_command_seconds_count", 12, entity_type="ledger")
     # journal
     moved("repertory_journal_append_seconds_count", outcome="stored")
     moved("repertory_journal_append_events_sum", 12)
