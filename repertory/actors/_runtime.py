@@ -26,6 +26,7 @@ from repertory.actors._entity_metrics import EntityMetrics, StopReason
 from repertory.actors._entity_type import EntityType
 from repertory.actors._passivation import Passivation
 from repertory.actors._ref import ActorRef
+from repertory.actors._snapshot_policy import save_quietly, snapshot_due
 from repertory.actors._store import CommandSource, EntitySnapshot, EventStore, Recovery
 from repertory.actors.supervision import Backoff
 from repertory.config import EntitySettings
@@ -341,22 +342,13 @@ class EntityRuntime:
 
     def after_stored(self, entity: Entity, seq_nr_before: int) -> None:
         """Take a snapshot if the policy's interval was crossed by the stored write."""
-        policy = entity.entity_type.snapshots
-        if policy is None or entity.seq_nr // policy.every <= seq_nr_before // policy.every:
+        due = snapshot_due(entity, seq_nr_before, self.clock.now())
+        if due is None:
             return
-        assert entity.dedupe is not None
-        snapshot = EntitySnapshot(
-            persistence_id=entity.persistence_id,
-            seq_nr=entity.seq_nr,
-            state=entity.state,
-            dedupe=entity.dedupe.memory(),
-            timestamp=self.clock.now(),
-            position=entity.position,
-        )
         if self._wait_for_commit:
-            self._pending_snapshots[entity.persistence_id] = (snapshot, policy.keep)
+            self._pending_snapshots[entity.persistence_id] = due
         else:
-            self.spawn(self._save_snapshot(snapshot, policy.keep))
+            self.spawn(save_quietly(self.store, *due))
 
     def mark_committed(self, persistence_id: str, seq_nr: int) -> None:
         """The entity's events up to ``seq_nr`` are committed (published): a snapshot held for
@@ -364,18 +356,7 @@ class EntityRuntime:
         held = self._pending_snapshots.get(persistence_id)
         if held is not None and held[0].seq_nr <= seq_nr:
             del self._pending_snapshots[persistence_id]
-            self.spawn(self._save_snapshot(*held))
-
-    async def _save_snapshot(self, snapshot: EntitySnapshot, keep: int) -> None:
-        try:
-            await self.store.save_snapshot(snapshot, keep)
-        except Exception as exc:  # a lost snapshot costs a longer replay, nothing more
-            _log.warning(
-                "snapshot not saved",
-                persistence_id=snapshot.persistence_id,
-                seq_nr=snapshot.seq_nr,
-                error=repr(exc),
-            )
+            self.spawn(save_quietly(self.store, *held))
 
     def run_side_effects(
         self, entity: Entity, side_effects: tuple[Callable[[Any], object], ...], state: Any

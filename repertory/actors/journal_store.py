@@ -29,6 +29,7 @@ from typing import Any
 import msgpack
 
 from repertory.actors._effect import NO_REPLY, Emit
+from repertory.actors._journal_metrics import observe_write
 from repertory.actors._journal_rows import (
     new_atomic_write,
     new_event_data,
@@ -46,7 +47,7 @@ from repertory.actors._store import (
     WriteStatus,
 )
 from repertory.errors import WriterFenced
-from repertory.observability.metrics import AppendOutcome, RepertoryMetrics
+from repertory.observability.metrics import RepertoryMetrics
 from repertory.persistence import (
     AtomicWrite,
     ChainTip,
@@ -74,7 +75,6 @@ _STATUS = {
     WriteOutcome.FAILED: WriteStatus.FAILED,
 }
 _EVENT_OVERHEAD = 120  # bytes of a row beyond its payload: keys, ids, source, reply envelope
-_OUTCOME_NAMES: tuple[AppendOutcome, ...] = ("stored", "rejected", "failed")
 _ORIGIN = ChainTip()
 _EMPTY = Recovery(events=(), position=_ORIGIN)
 KNOWN_ENTITIES_LIMIT = 500_000
@@ -236,38 +236,8 @@ class JournalEventStore:
         results = await self.journal.append(atomic)
         elapsed = time.perf_counter() - started
         acks = [WriteAck(_STATUS[r.outcome], r.tip) for r in results]
-        self._observe_write(metrics, writes, acks, elapsed)
+        observe_write(metrics, writes, acks, elapsed, end_to_end=self.end_to_end)
         return acks, atomic
-
-    def _observe_write(
-        self,
-        metrics: RepertoryMetrics,
-        writes: Sequence[EntityWrite],
-        acks: Sequence[WriteAck],
-        elapsed: float,
-    ) -> None:
-        """One observation per request; per entity write its group-commit size (and, when
-        embedded, each command's end-to-end latency), binned per entity type in one pass."""
-        worst, stored = 0, 0
-        sizes: dict[str, list[int]] = {}
-        timestamps: dict[str, list[float]] = {}
-        for write, ack in zip(writes, acks, strict=True):
-            if ack.status is not WriteStatus.STORED:
-                worst = max(worst, 2 if ack.status is WriteStatus.FAILED else 1)
-                continue
-            entity_type = write.persistence_id.partition("|")[0]
-            events = write.events
-            stored += len(events)
-            sizes.setdefault(entity_type, []).append(len(events))
-            if self.end_to_end:
-                ends = timestamps.setdefault(entity_type, [])
-                ends.extend(event.timestamp for event in events if event.ends_command)
-        for entity_type, counts in sizes.items():
-            metrics.actors.group_committed_many(entity_type, counts)
-        now = time.time()
-        for entity_type, ends in timestamps.items():
-            metrics.end_to_end.observe_many(entity_type, ends, now)
-        metrics.journal.appended(_OUTCOME_NAMES[worst], elapsed, stored)
 
     async def save_snapshot(self, snapshot: EntitySnapshot, keep: int) -> None:
         if self.snapshots is None or not isinstance(snapshot.state, Message):
