@@ -90,16 +90,22 @@ def devstack() -> None:
 
 @devstack.command()
 @click.argument("servers", nargs=-1, type=_SERVER)
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Servers this command starts begin with empty data (running ones keep theirs).",
+)
 @click.pass_context
-def up(ctx: click.Context, servers: tuple[str, ...]) -> None:
+def up(ctx: click.Context, servers: tuple[str, ...], fresh: bool) -> None:
     """Start SERVERS (default both) and wait until each serves a real client round trip.
 
     \b
     Examples:
       repertory devstack up
       repertory devstack up kafka
+      repertory devstack up --fresh         # what the test suite does: no old data
     """
-    for report in _stack(ctx).up(servers or SERVER_NAMES):
+    for report in _stack(ctx).up(servers or SERVER_NAMES, fresh=fresh):
         if report.already_running:
             click.echo(f"{report.name:<10} {report.address:<16} already running (pid {report.pid})")
         else:

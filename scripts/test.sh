@@ -7,7 +7,7 @@ echo "== ruff";  ruff check repertory tests benchmarks && ruff format --check re
 echo "== mypy";  mypy
 echo "== hadolint"; hadolint Dockerfile
 echo "== prometheus (for the ops tests)"; bash scripts/install-prometheus.sh
-echo "== dev stack"; repertory devstack up
+echo "== dev stack"; repertory devstack up --fresh  # a running stack is used as it is
 echo "== pytest"
 set +e
 python -m pytest "$@"

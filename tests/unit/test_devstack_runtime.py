@@ -19,7 +19,8 @@ from repertory.config import DevstackSettings
 from repertory.devstack import DevStack, _process
 from repertory.devstack._jars import MARKER, is_resolved, kafka_jars, render_pom, resolve
 from repertory.devstack._jars import _digest as pom_digest
-from repertory.devstack._server import find_java
+from repertory.devstack._server import Server, find_java
+from repertory.devstack._stack import StartReport
 from repertory.errors import DevstackError
 
 
@@ -99,6 +100,31 @@ def test_up_refuses_a_taken_port_naming_it_and_its_setting(
     assert f"port [{listening_port}]" in message
     assert "REPERTORY_DEVSTACK__KAFKA_PORT" in message
     assert not (tmp_path / "cache").exists()  # refused before resolving anything
+
+
+def test_a_fresh_up_empties_the_data_of_the_servers_it_starts_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack = DevStack(DevstackSettings(state_dir=tmp_path, port_offset=10))
+    for name in ("kafka", "cassandra"):
+        data = stack.server(name).data
+        data.mkdir(parents=True)
+        (data / "old-keyspace").write_text("left by an earlier run")
+    (stack.server("cassandra").logs).mkdir(parents=True)
+    (stack.server("cassandra").log_file).write_text("kept for diagnosis")
+    seen: list[tuple[str, bool]] = []
+
+    def start(server: Server) -> StartReport:
+        seen.append((server.name, (server.data / "old-keyspace").exists()))
+        return StartReport(server.name, 1, "127.0.0.1:0", False, 0.0)
+
+    monkeypatch.setattr(stack, "_before_start", lambda to_start: None)
+    monkeypatch.setattr(stack, "_start", start)
+    stack.up(["cassandra"], fresh=True)
+    stack.up(["kafka"])
+
+    assert seen == [("cassandra", False), ("kafka", True)]
+    assert stack.server("cassandra").log_file.read_text() == "kept for diagnosis"
 
 
 def test_detached_process_is_found_paused_resumed_and_terminated(tmp_path: Path) -> None:
