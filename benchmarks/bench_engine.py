@@ -1,7 +1,7 @@
-"""The engine on Kafka + Cassandra against a raw loop doing the same work without actors.
+"""The engine against a raw loop doing the same work without actors, per journal mode.
 
 One run, one process, the dev stack's servers (``repertory devstack up``), fresh topics and
-keyspaces (dropped afterwards):
+keyspaces (dropped afterwards). ``--mode fenced`` (the default) measures the Kafka pair:
 
 - throughput: N commands over E entities are produced first; then (a) a raw loop — consume →
   plain inserts in multi-entity unlogged batches of 100 rows → the state changes and the
@@ -11,13 +11,21 @@ keyspaces (dropped afterwards):
   command produced → state change read, for repertory and for the raw loop run strictly one
   step after another (consume → write → transaction, one batch at a time).
 
-Usage: ``.venv/bin/python benchmarks/bench_engine.py [--entities 10000] [--commands 200000]
-[--partitions 8] [--latency-seconds 10] [--rate R] [--metrics on|off] [--zipf 1.1]``. Defaults
-are small for a quick run; ``--zipf S`` sends the commands to Zipf(S)-skewed entities (hot keys,
-where group commit pays) instead of round robin (``_workload``). ``--metrics on`` runs
-repertory with its metrics endpoint on (every layer records); ``--metrics compare --repeat N``
-measures only repertory's throughput, N times with metrics off and N times on, interleaved
-(off/on, then on/off, ...), and prints both medians.
+``--mode conditional`` measures the same pair with a conditional Cassandra journal, which runs
+without Kafka (``_raw_conditional``): commands are offered in process (at most ``--in-flight``
+unanswered) to repertory's embedded engine (``ask``) and to a raw loop sending one conditional
+batch per entity per round, over ``--partitions`` lanes; commands/s = N / time until the last
+is answered (start-up excluded); latency = offered → answered (event stored), repertory vs the
+raw loop on one lane. ``--mode both`` runs the fenced pair, then the conditional one.
+
+Usage: ``.venv/bin/python benchmarks/bench_engine.py [--mode fenced|conditional|both]
+[--entities 10000] [--commands 200000] [--partitions 8] [--latency-seconds 10] [--rate R]
+[--in-flight 5000] [--metrics on|off] [--zipf 1.1]``. Defaults are small for a quick run;
+``--zipf S`` sends the commands to Zipf(S)-skewed entities (hot keys, where group commit pays)
+instead of round robin (``_workload``). ``--metrics on`` runs repertory with its metrics
+endpoint on (every layer records); ``--metrics compare --repeat N`` measures only the fenced
+engine's throughput, N times with metrics off and N times on, interleaved (off/on, then on/off,
+...), and prints both medians. Every run prints its settings and the machine's load average.
 """
 
 from __future__ import annotations
@@ -25,20 +33,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import socket
 import statistics
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from _deposits import ACCOUNT, DEPOSIT, REGISTRY, command
+from _raw_conditional import conditional_pair
 from _raw_loop import RawLoop
 from _stack import Stack, read_output
 from _workload import Workload
 from aiokafka import AIOKafkaProducer
 
-from repertory.actors import Effect, EntityType
 from repertory.config import (
     CassandraSettings,
     EntitySettings,
@@ -50,58 +60,9 @@ from repertory.config import (
 )
 from repertory.engine import Engine
 from repertory.persistence.cassandra_session import CassandraSession
-from repertory.protocols import (
-    Command,
-    CommandEnvelope,
-    Event,
-    Serializer,
-    TypeRegistry,
-    encode_command,
-    message,
-)
-
-
-@message("bench.Deposit")
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Deposit(Command):
-    amount: int
-
-
-@message("bench.Deposited")
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Deposited(Event):
-    amount: int
-
-
-def on_command(balance: int, command: Deposit) -> Effect[int, Deposited]:
-    return Effect.persist(Deposited(amount=command.amount))
-
-
-def on_event(balance: int, event: Deposited) -> int:
-    return balance + event.amount
-
-
-ACCOUNT: EntityType[int, Deposit, Deposited] = EntityType(
-    name="acct", empty_state=0, on_command=on_command, on_event=on_event
-)
-REGISTRY = TypeRegistry(Deposit, Deposited)
-SERIALIZER = Serializer(REGISTRY)
-
+from repertory.protocols import encode_command
 
 # -- the workload -------------------------------------------------------------------------------
-
-
-def command(entity: int, at_ms: int) -> CommandEnvelope:
-    type_name, version, payload = SERIALIZER.encode_message(Deposit(amount=1))
-    return CommandEnvelope(
-        command_id=uuid.uuid4().hex,
-        entity_type="acct",
-        entity_id=str(entity),
-        message_type=type_name,
-        schema_version=version,
-        timestamp_ms=at_ms,
-        payload=payload,
-    )
 
 
 async def preload(bootstrap: str, topic: str, commands: int, workload: Workload) -> None:
@@ -173,6 +134,32 @@ class EngineSystem:
                 await asyncio.sleep(0.05)
             self.ready.set()
             await stop.wait()
+
+
+class EmbeddedSystem:
+    """repertory embedded (no Kafka) on a conditional Cassandra journal, fed by ``ask``."""
+
+    def __init__(self, keyspace: str, metrics: bool = False) -> None:
+        self.settings = Settings(
+            journal=JournalSettings(backend="cassandra", mode="conditional"),
+            cassandra=CassandraSettings(
+                port=load_settings().devstack.port("cassandra"), keyspace=keyspace
+            ),
+            entities=EntitySettings(passivation_timeout=3600),
+            observability=ObservabilitySettings(metrics_port=free_port() if metrics else 0),
+        )
+        self.ready = asyncio.Event()
+        self.engine: Engine | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async with Engine(self.settings, [ACCOUNT], registry=REGISTRY) as engine:
+            self.engine = engine
+            self.ready.set()
+            await stop.wait()
+
+    def submit(self, entity: int) -> Awaitable[Any]:
+        assert self.engine is not None
+        return self.engine.ask("acct", str(entity), DEPOSIT, timeout=600)
 
 
 # -- measurements -------------------------------------------------------------------------------
@@ -275,38 +262,53 @@ async def main(args: argparse.Namespace) -> None:
     await cassandra.connect()
     stack = Stack(f"127.0.0.1:{base.devstack.port('kafka')}", cassandra, args.partitions, [], [])
     workload = Workload(args.entities, args.zipf)
+    print(
+        f"mode={args.mode} entities={args.entities} commands={args.commands} "
+        f"partitions={args.partitions} workload {workload.describe()} (hottest entity "
+        f"{workload.hottest_share():.2%}) metrics={args.metrics} "
+        f"gc={'default' if args.default_gc else 'tuned'} latency-seconds={args.latency_seconds} "
+        f"rate={args.rate or '50% of max'} in-flight={args.in_flight} (conditional) "
+        f"load average {load()}"
+    )
     try:
+        on = args.metrics == "on"
         if args.metrics == "compare":
             await compare_metrics(stack, args, workload)
-            return
-        metrics = args.metrics == "on"
-
-        def engine_system(s: Stack, t: dict[str, str], k: str) -> EngineSystem:
-            return EngineSystem(s, t, k, metrics)
-
-        raw = (
-            await throughput(
-                stack, lambda s, t, k: RawLoop(s, t, k, False), args.commands, workload
-            )
-        ).rate
-        ours = (await throughput(stack, engine_system, args.commands, workload)).rate
-        print(
-            f"entities={args.entities} commands={args.commands} partitions={args.partitions} "
-            f"workload {workload.describe()} (hottest entity {workload.hottest_share():.2%})"
-        )
-        print(f"metrics {args.metrics}")
-        print(f"throughput raw loop       {raw:9.0f} commands/s")
-        print(f"throughput repertory      {ours:9.0f} commands/s   ratio {ours / raw:.2f}")
-        rate = args.rate or ours * 0.5
-        p50, p99 = await latency(stack, engine_system, rate, args.latency_seconds, workload)
-        print(f"latency repertory     @{rate:7.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
-        p50, p99 = await latency(
-            stack, lambda s, t, k: RawLoop(s, t, k, True), rate, args.latency_seconds, workload
-        )
-        print(f"latency raw sequential @{rate:7.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
+        elif args.mode != "conditional":
+            await fenced_pair(stack, args, workload)
+        if args.metrics != "compare" and args.mode != "fenced":
+            await conditional_pair(stack, args, workload, lambda k: EmbeddedSystem(k, on))
     finally:
         await stack.cleanup()
         await cassandra.aclose()
+    print(f"load average at the end {load()}")
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+async def fenced_pair(stack: Stack, args: argparse.Namespace, workload: Workload) -> None:
+    """The Kafka pair: the raw loop and repertory on a fenced journal."""
+    metrics = args.metrics == "on"
+
+    def engine_system(s: Stack, t: dict[str, str], k: str) -> EngineSystem:
+        return EngineSystem(s, t, k, metrics)
+
+    raw = (
+        await throughput(stack, lambda s, t, k: RawLoop(s, t, k, False), args.commands, workload)
+    ).rate
+    ours = (await throughput(stack, engine_system, args.commands, workload)).rate
+    print("mode fenced (Kafka intake and egress; plain batched inserts under writer epochs)")
+    print(f"throughput raw loop       {raw:9.0f} commands/s")
+    print(f"throughput repertory      {ours:9.0f} commands/s   ratio {ours / raw:.2f}")
+    rate = args.rate or ours * 0.5
+    p50, p99 = await latency(stack, engine_system, rate, args.latency_seconds, workload)
+    print(f"latency repertory     @{rate:7.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
+    p50, p99 = await latency(
+        stack, lambda s, t, k: RawLoop(s, t, k, True), rate, args.latency_seconds, workload
+    )
+    print(f"latency raw sequential @{rate:7.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
 
 
 async def compare_metrics(stack: Stack, args: argparse.Namespace, workload: Workload) -> None:
@@ -343,6 +345,12 @@ async def compare_metrics(stack: Stack, args: argparse.Namespace, workload: Work
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--mode",
+        choices=("fenced", "conditional", "both"),
+        default="fenced",
+        help="the journal mode of the pair; both: fenced, then conditional",
+    )
     parser.add_argument("--entities", type=int, default=1000)
     parser.add_argument("--commands", type=int, default=20_000)
     parser.add_argument("--partitions", type=int, default=8)
@@ -357,6 +365,12 @@ if __name__ == "__main__":
         default="off",
         help="repertory's metrics endpoint and recording; compare: off vs on, interleaved",
     )
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=5000,
+        help="conditional mode: most commands offered and not yet answered",
+    )
     parser.add_argument("--repeat", type=int, default=5, help="runs per side with compare")
     parser.add_argument(
         "--zipf",
@@ -364,4 +378,7 @@ if __name__ == "__main__":
         default=0.0,
         help="Zipf exponent s of the entity choice (1.1: hot keys); 0: uniform round robin",
     )
-    asyncio.run(main(parser.parse_args()))
+    parsed = parser.parse_args()
+    if parsed.metrics == "compare" and parsed.mode != "fenced":
+        parser.error("--metrics compare measures the fenced engine: use --mode fenced")
+    asyncio.run(main(parsed))
