@@ -9,10 +9,11 @@ until every transfer settled; then the raw journal (``bench_sqlite_journal``: ap
 group commit, no engine) in the same run, for scale.
 
     .venv/bin/python benchmarks/bench_embedded.py [--accounts 1000] [--commands 50000]
-        [--shares 0,0.1] [--repeat 3] [--lanes 1024] [--gc demo|default] [--profile FILE]
+        [--shares 0,0.1] [--repeat 3] [--lanes 1024] [--tuning demo|default] [--profile FILE]
 
-``--gc demo`` (default) tunes the collector after start-up as the demo's engine process does
-(freeze, then a young-generation threshold of 50,000); ``--gc default`` keeps CPython's.
+``--tuning demo`` (default) tunes the interpreter after start-up as the demo's engine process
+does (``tune_interpreter``: the collector frozen, then a young-generation threshold of 50,000;
+a 0.2 ms GIL switch interval); ``--tuning default`` keeps CPython's.
 ``--profile FILE`` runs cProfile over the first run's command loop and writes its stats there.
 """
 
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from examples.bank.domain import ACCOUNT, REGISTRY, TRANSFER, BankError, GetTransfer
+from repertory.cli_commands.demo._child import tune_interpreter
 from repertory.cli_commands.demo._plan import DemoPlan, Planned, lane
 from repertory.config import EntitySettings, JournalSettings, LoggingSettings, Settings
 from repertory.engine import Engine
@@ -42,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_sqlite_journal import bench_journal
 
 _DEFAULT_GC = gc.get_threshold()
+_DEFAULT_SWITCH = sys.getswitchinterval()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +89,8 @@ async def _run(
         by_lane[lane(item, args.lanes)].append(item)
     async with Engine(settings, [ACCOUNT, TRANSFER], registry=REGISTRY) as engine:
         await asyncio.gather(*(_send(engine, [p]) for p in opening))
-        if args.gc == "demo":  # as the demo's engine process does after start-up
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(50_000, 20, 10)
+        if args.tuning == "demo":  # as the demo's engine process does after start-up
+            tune_interpreter()
         if profile is not None:
             profile.enable()
         began, cpu = time.perf_counter(), time.process_time()
@@ -112,6 +113,7 @@ def _measure(args: argparse.Namespace, share: float, profile: cProfile.Profile |
         finally:
             gc.unfreeze()
             gc.set_threshold(*_DEFAULT_GC)
+            sys.setswitchinterval(_DEFAULT_SWITCH)
 
 
 def main() -> None:
@@ -121,7 +123,7 @@ def main() -> None:
     parser.add_argument("--shares", default="0,0.1", help="transfer shares, comma-separated")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--lanes", type=int, default=1024)
-    parser.add_argument("--gc", choices=("demo", "default"), default="demo")
+    parser.add_argument("--tuning", choices=("demo", "default"), default="demo")
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the first run")
     args = parser.parse_args()
     configure_logging("console", "ERROR")
@@ -129,7 +131,7 @@ def main() -> None:
     print(
         f"python {sys.version.split()[0]}, SQLite (WAL, synchronous=NORMAL), "
         f"{args.accounts} accounts, {args.commands} commands, {args.lanes} lanes, "
-        f"gc {args.gc}, median of {args.repeat}"
+        f"tuning {args.tuning}, median of {args.repeat}"
     )
     profile = cProfile.Profile() if args.profile else None
     for share in shares:

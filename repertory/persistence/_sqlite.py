@@ -2,8 +2,9 @@
 
 Appends from many tasks meet on the writer thread and are committed together, one transaction
 per group, which also carries the outbox's delivery marks queued meanwhile; reads run on a
-second thread with their own connection (WAL lets them proceed while a write commits). Both
-modes; the outbox of emitted commands lives in the same file.
+second thread with their own connection (WAL lets them proceed while a write commits), and WAL
+checkpoints on a third (``_sqlite_checkpoint``). Both modes; the outbox of emitted commands
+lives in the same file.
 """
 
 from __future__ import annotations
@@ -30,12 +31,19 @@ from repertory.persistence._records import (
 )
 from repertory.persistence._resolving import ResolvingJournal
 from repertory.persistence._rules import validate_writes
+from repertory.persistence._sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
 from repertory.persistence._sqlite_schema import ensure_schema
 from repertory.persistence._sqlite_thread import GroupCommit, SqliteThread, connect
 
 __all__ = ["SqliteJournal"]
 
 Synchronous = Literal["NORMAL", "FULL"]
+
+_WRITER_CACHE_KIB = 32 * 1024
+"""The writer's page cache. A group's rows land on the last page of each of its entities:
+with SQLite's default 2 MiB most of those pages were read back from the file every group (a
+thousand entities already need about 4 MiB); 32 MiB cut the writer's SQLite time per write by
+about a fifth in the bank workload. Pages are allocated as used, up to this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +79,12 @@ class SqliteJournal(ResolvingJournal, Outbox):
         self._mode = mode
         self._partition_size = partition_size
         self._synchronous = synchronous
-        self._writer = SqliteThread(opener, "repertory-sqlite-writer")
+        writer = functools.partial(
+            opener, autocheckpoint=BACKSTOP_PAGES, cache_kib=_WRITER_CACHE_KIB
+        )
+        self._writer = SqliteThread(writer, "repertory-sqlite-writer")
         self._reader = SqliteThread(opener, "repertory-sqlite-reader")
+        self._checkpointer = Checkpointer(SqliteThread(opener, "repertory-sqlite-checkpoints"))
         self._group: GroupCommit[_Item, _Outcome] = GroupCommit(
             self._writer, self._write_group, max_group_writes
         )
@@ -162,6 +174,8 @@ class SqliteJournal(ResolvingJournal, Outbox):
         results, committed = ops.write_group(
             connection, writes, self._mode, self._partition_size, marks
         )
+        if committed:
+            self._checkpointer.committed(sum(len(w.events) for w in writes) + len(marks))
         if len(writes) == len(items):
             return list(results)
         stored = iter(results)
@@ -220,3 +234,4 @@ class SqliteJournal(ResolvingJournal, Outbox):
         self._closed = True
         await self._writer.aclose()
         await self._reader.aclose()
+        await self._checkpointer.aclose()

@@ -7,6 +7,7 @@ the event loop never blocks on disk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -26,14 +27,30 @@ R = TypeVar("R")
 _Job = Callable[[sqlite3.Connection], Any]
 
 
-def connect(path: Path, synchronous: str, busy_timeout: float) -> sqlite3.Connection:
-    """Open ``path`` in autocommit mode (transactions are explicit), WAL, ``synchronous``."""
+def connect(
+    path: Path,
+    synchronous: str,
+    busy_timeout: float,
+    *,
+    autocheckpoint: int | None = None,
+    cache_kib: int | None = None,
+) -> sqlite3.Connection:
+    """Open ``path`` in autocommit mode (transactions are explicit), WAL, ``synchronous``.
+
+    Args:
+        autocheckpoint: WAL pages past which a commit checkpoints (None: SQLite's 1,000).
+        cache_kib: the page cache's size (None: SQLite's 2 MiB).
+    """
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     (current,) = connection.execute("PRAGMA journal_mode").fetchone()
     if str(current).lower() != "wal":  # switching takes an exclusive lock: only when needed
         connection.execute("PRAGMA journal_mode = WAL")
     connection.execute(f"PRAGMA synchronous = {synchronous}")
+    if autocheckpoint is not None:
+        connection.execute(f"PRAGMA wal_autocheckpoint = {int(autocheckpoint)}")
+    if cache_kib is not None:
+        connection.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
     return connection
 
 
@@ -100,11 +117,18 @@ class SqliteThread:
             connection.close()
 
 
+_Call = tuple[list[I], "asyncio.Future[list[R]]", asyncio.AbstractEventLoop]
+"""One ``GroupCommit.run``: its items, the future awaiting their results, and its loop."""
+
+
 class GroupCommit(Generic[I, R]):
     """Collects item lists from many tasks and runs them in groups on one thread.
 
     While a group runs, new calls wait; the next group takes whole calls, in arrival order (so
     one entity's writes keep their order), until it holds ``max_items`` (at least one call).
+    A group's results go back to the event loop in one ``call_soon_threadsafe``, not one per
+    call: each hand-off wakes the loop and makes this thread take the GIL once more. A caller
+    that stopped waiting (cancelled) only loses its own results.
 
     Args:
         thread: the writer thread.
@@ -122,7 +146,7 @@ class GroupCommit(Generic[I, R]):
         self._run_group = run_group
         self._max_items = max_items
         self._lock = threading.Lock()
-        self._pending: list[tuple[list[I], Future[list[R]]]] = []
+        self._pending: list[_Call[I, R]] = []
         self._scheduled = False
 
     def __repr__(self) -> str:
@@ -130,15 +154,16 @@ class GroupCommit(Generic[I, R]):
 
     async def run(self, items: list[I]) -> list[R]:
         """Queue ``items`` and await their results (one per item, in order)."""
-        future: Future[list[R]] = Future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[R]] = loop.create_future()
         with self._lock:
-            self._pending.append((items, future))
+            self._pending.append((items, future, loop))
             if not self._scheduled:
                 self._thread.submit(self._flush)
                 self._scheduled = True
-        return await asyncio.wrap_future(future)
+        return await future
 
-    def _take(self) -> list[tuple[list[I], Future[list[R]]]]:
+    def _take(self) -> list[_Call[I, R]]:
         with self._lock:
             taken, count = 0, 0
             while taken < len(self._pending) and (
@@ -155,13 +180,30 @@ class GroupCommit(Generic[I, R]):
 
     def _flush(self, connection: sqlite3.Connection) -> None:
         group = self._take()
+        outcomes: list[list[R] | BaseException]
         try:
-            results = self._run_group(connection, [item for items, _ in group for item in items])
+            results = self._run_group(connection, [item for items, _, _ in group for item in items])
         except BaseException as exc:
-            for _, future in group:
-                future.set_exception(exc)
-            return
-        start = 0
-        for items, future in group:
-            future.set_result(results[start : start + len(items)])
-            start += len(items)
+            outcomes = [exc] * len(group)
+        else:
+            outcomes, start = [], 0
+            for items, _, _ in group:
+                outcomes.append(results[start : start + len(items)])
+                start += len(items)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[list[R]], Any]]] = {}
+        for (_, future, loop), outcome in zip(group, outcomes, strict=True):
+            by_loop.setdefault(loop, []).append((future, outcome))
+        for loop, settled in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting there
+                loop.call_soon_threadsafe(_settle, settled)
+
+
+def _settle(settled: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    """On the loop: hand each call its results, or the group's error."""
+    for future, outcome in settled:
+        if future.done():  # cancelled meanwhile
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
