@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from repertory.actors._effect import Effect
 from repertory.actors._store import CommandSource
 
 __all__ = ["Delivery", "Rejection", "settle", "settle_error"]
@@ -23,14 +24,40 @@ class Rejection:
 
 
 class Delivery:
-    """One command in a mailbox.
+    """One command in a mailbox and, once run, its outcome until that is sent.
 
     ``attempts`` counts runs undone by a rejected write; ``future`` is set for asks only;
     ``arrived`` is the clock's time it reached its entity, kept only while metrics are recorded
     (``timestamp`` is the command's own time, which may be far older).
+
+    The outcome is set by each run (``run_command``): ``state_after`` and ``reply``,
+    ``last_seq_nr`` (of its last event, 0 if it wrote none), ``after`` (its effect when it has
+    side effects or emitted commands, else None) and ``duplicates`` (later deliveries of the
+    same command id that wait for this one's reply). It lives on the delivery, not in a record
+    of its own, so that a command held for group commit costs one object, not two.
     """
 
-    __slots__ = ("arrived", "attempts", "command", "command_id", "future", "source", "timestamp")
+    __slots__ = (
+        "after",
+        "arrived",
+        "attempts",
+        "command",
+        "command_id",
+        "duplicates",
+        "future",
+        "last_seq_nr",
+        "reply",
+        "source",
+        "state_after",
+        "timestamp",
+    )
+
+    # The outcome, set by each run (not in ``__init__``: an unrun delivery has none).
+    state_after: Any
+    reply: Any
+    last_seq_nr: int
+    after: Effect[Any, Any] | None
+    duplicates: list[Delivery] | None
 
     def __init__(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 __all__ = ["NO_REPLY", "Effect", "Emit"]
 
@@ -63,11 +63,8 @@ class Effect(Generic[S, E]):
     @classmethod
     def persist(cls, events: E | Iterable[E]) -> Effect[Any, E]:
         """Persist one event, or several as one atomic write (a list or tuple of events)."""
-        batch: tuple[E, ...] = (
-            tuple(cast(Iterable[E], events))
-            if isinstance(events, _SEQUENCES)
-            else (cast(E, events),)
-        )
+        # No ``typing.cast`` here: it is a function call at run time, on every command.
+        batch: tuple[Any, ...] = tuple(events) if isinstance(events, _SEQUENCES) else (events,)
         if not batch:
             raise ValueError("Effect.persist needs at least one event; use Effect.none()")
         return _new_effect(batch, None, None, (), (), False)

@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Any
 from repertory.actors._dedupe import DedupeWindow, Seen
 from repertory.actors._delivery import Delivery, settle
 from repertory.actors._drive import drive
+from repertory.actors._effect import Effect
 from repertory.actors._entity_metrics import EntityMetrics
 from repertory.actors._entity_type import EntityType
 from repertory.actors._failures import abandon, on_handler_failure
-from repertory.actors._group_commit import Entry, Group, HandlerFailure, Work, run_command
+from repertory.actors._group_commit import Group, HandlerFailure, Work, run_command
 from repertory.actors._recovery import Phase
-from repertory.actors._redelivered import answer_redelivered
+from repertory.actors._redelivered import answer_duplicate
 from repertory.actors._store import WriteAck, WriteStatus, new_entity_write
 from repertory.actors.supervision import RestartTracker
 
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from repertory.actors._runtime import EntityRuntime
 
 __all__ = ["Entity"]
+
+_RUNNING = Phase.RUNNING  # a module global: faster than an enum class's attribute, per command
 
 
 class Entity:
@@ -95,10 +98,6 @@ class Entity:
         """No task, no write, nothing queued: safe to passivate."""
         return self.task is None and self.work is None and not self.mailbox
 
-    def has_space(self) -> bool:
-        mailbox = self.mailbox
-        return mailbox is None or len(mailbox) < self.runtime.settings.mailbox_size
-
     async def wait_for_space(self) -> None:
         """Wait until a command leaves the full mailbox (or the entity goes away)."""
         if self.putters is None:
@@ -108,7 +107,7 @@ class Entity:
         await future
 
     def enqueue(self, delivery: Delivery, now: float) -> None:
-        """Take a command (the caller checked ``has_space``) and make sure it gets run.
+        """Take a command (the caller checked that the mailbox has room) and make sure it gets run.
 
         ``now`` is the clock's time: the command's arrival, for the metrics.
         """
@@ -118,12 +117,15 @@ class Entity:
             metrics.mailbox_depth.observe(len(mailbox) if mailbox else 0)
             delivery.arrived = now
         if self.task is None:
-            if self.phase is Phase.RUNNING or self._recover_at_once():
+            if self.phase is _RUNNING or self._recover_at_once():
                 work = self.work
-                if not self.mailbox and (work is None or not self._group_full(work)):
+                mailbox = self.mailbox
+                if not mailbox and (work is None or not self._group_full(work)):
                     self._run_now(work, delivery)
                     return
-                self._queue(delivery)
+                if mailbox is None:
+                    mailbox = self.mailbox = deque()
+                mailbox.append(delivery)
                 if work is None:  # not expected: nothing would take the command otherwise
                     self.start_task()
                 return  # the acknowledgement of the write in flight takes it
@@ -173,36 +175,32 @@ class Entity:
     def _run_now(self, work: Work | None, delivery: Delivery) -> None:
         if work is None:
             # Nothing pending: a command that writes nothing and does not stop needs no Work.
-            if (delivery.command_id or delivery.source is not None) and self._duplicate(
-                None, delivery
+            if (delivery.command_id or delivery.source is not None) and answer_duplicate(
+                self, None, delivery
             ):
                 return
             try:
-                entry = run_command(self.entity_type, self.state, self.seq_nr, delivery)
+                effect = run_command(self.entity_type, self.state, delivery)
             except HandlerFailure as failure:
                 work = self.work = Work(self.state, self.seq_nr)
                 on_handler_failure(self, work, delivery, failure)
                 self.advance(work)
                 return
-            if not entry.events and not entry.effect.stop_after:
-                self._complete(entry)
-                self._handled(delivery)
+            if not effect.events and not effect.stop_after:
+                self._complete(delivery)
+                if self.metrics is not None:
+                    self._handled(delivery)
                 return
             work = self.work = Work(self.state, self.seq_nr)
-            self._add(work, entry)
+            self._add(work, delivery, effect)
         else:
             self.handle(work, delivery)
         self.advance(work)
 
-    def _group_full(self, work: Work) -> bool:
+    @staticmethod
+    def _group_full(work: Work) -> bool:
         pending = work.next
-        if pending is None:
-            return False
-        settings = self.runtime.settings
-        return (
-            pending.event_count >= settings.group_commit_max_events
-            or pending.size >= settings.group_commit_max_bytes
-        )
+        return pending is not None and pending.full
 
     def take(self, work: Work) -> None:
         """Run queued commands into the next write, up to the group's bounds."""
@@ -214,14 +212,10 @@ class Entity:
         mailbox = self.mailbox
         if not mailbox:
             return
-        settings = self.runtime.settings
-        max_events, max_bytes = settings.group_commit_max_events, settings.group_commit_max_bytes
         handle = self.handle
         while mailbox and not work.halt and work.restart is None:
             pending = work.next
-            if pending is not None and (
-                pending.event_count >= max_events or pending.size >= max_bytes
-            ):
+            if pending is not None and pending.full:
                 return
             handle(work, mailbox.popleft())
             putters = self.putters
@@ -233,74 +227,50 @@ class Entity:
 
     def handle(self, work: Work, delivery: Delivery) -> None:
         """Run one command against the pending state."""
-        if (delivery.command_id or delivery.source is not None) and self._duplicate(work, delivery):
+        if (delivery.command_id or delivery.source is not None) and answer_duplicate(
+            self, work, delivery
+        ):
             return
         try:
-            entry = run_command(self.entity_type, work.pending_state, work.pending_seq_nr, delivery)
+            effect = run_command(self.entity_type, work.pending_state, delivery)
         except HandlerFailure as failure:
             on_handler_failure(self, work, delivery, failure)
             return
-        self._add(work, entry)
+        self._add(work, delivery, effect)
 
-    def _add(self, work: Work, entry: Entry) -> None:
-        work.pending_state = entry.state_after
-        if entry.effect.stop_after:
+    def _add(self, work: Work, delivery: Delivery, effect: Effect[Any, Any]) -> None:
+        work.pending_state = delivery.state_after
+        if effect.stop_after:
             work.halt = "stop"
-        events = entry.events
-        if events:
-            work.pending_seq_nr = events[-1].seq_nr
+        if effect.events:
             group = work.next
             if group is None:
-                group = work.next = Group()
-            size_of = self.runtime.store.size_of
-            group.entries.append(entry)
-            if len(events) == 1:
-                group.event_count += 1
-                group.size += size_of(events[0])
-            else:
-                group.event_count += len(events)
-                group.size += sum(size_of(event) for event in events)
+                settings = self.runtime.settings
+                group = work.next = Group(
+                    settings.group_commit_max_events, settings.group_commit_max_bytes
+                )
+            group.add(delivery, effect, work.pending_seq_nr, self.runtime.size_of)
+            work.pending_seq_nr = delivery.last_seq_nr
         else:
             latest = work.latest_group()
             if latest is None:
-                self._complete(entry)
-                self._handled(entry.delivery)
+                self._complete(delivery)
+                if self.metrics is not None:
+                    self._handled(delivery)
                 return
-            latest.add(entry, 0)
-        command_id = entry.delivery.command_id
-        if command_id:
-            work.remember_pending(command_id, entry)
-
-    def _duplicate(self, work: Work | None, delivery: Delivery) -> bool:
-        command_id = delivery.command_id
-        dedupe = self.dedupe
-        assert dedupe is not None
-        if command_id:
-            seen = dedupe.lookup(command_id, self.runtime.clock.now())
-            if seen is not None:
-                settle(delivery, seen.reply)
-                return True
-            pending = work.pending_ids if work is not None else None
-            entry = pending.get(command_id) if pending else None
-            if entry is not None:
-                if entry.duplicates is None:
-                    entry.duplicates = []
-                entry.duplicates.append(delivery)
-                return True
-        source = delivery.source
-        if source is not None and dedupe.applied_offset(source):
-            answer_redelivered(self, delivery)  # rare (after a crash): rebuilt from the store
-            return True
-        return False
+            latest.entries.append(delivery)
+        if delivery.command_id:
+            work.remember_pending(delivery.command_id, delivery)
 
     def advance(self, work: Work) -> None:
         """After commands ran or a write was stored: send the next write, hand anything
         unusual to the supervised loop, or go idle."""
         if work.in_flight is None and work.next is not None:
             self.submit(work)
-        if work.unusual():
+        # ``work.unusual()`` and ``work.quiet()``, spelled out: this runs for every command.
+        if work.restart is not None or work.halt or work.redo or work.ack is not None:
             self.start_task()
-        elif work.quiet() and not self.mailbox:
+        elif work.in_flight is None and work.next is None and not self.mailbox:
             self.go_idle()
 
     def go_idle(self) -> None:
@@ -353,50 +323,49 @@ class Entity:
         self.position = ack.position
         before = self.seq_nr
         pending_ids = work.pending_ids
-        for entry in group.entries:
-            if pending_ids:
-                command_id = entry.delivery.command_id
-                if command_id:
-                    pending_ids.pop(command_id, None)
-            self._complete(entry)
+        entries = group.entries
+        for delivery in entries:
+            if pending_ids and delivery.command_id:
+                pending_ids.pop(delivery.command_id, None)
+            self._complete(delivery)
         metrics = self.metrics
         if metrics is not None:
             now = self.runtime.clock.now()
-            entries = group.entries
             if len(entries) == 1:  # binning a batch costs more than one observe
-                metrics.handled(now - entries[0].delivery.arrived)
+                metrics.handled(now - entries[0].arrived)
             else:
-                metrics.handled_many(now - entry.delivery.arrived for entry in entries)
+                metrics.handled_many(now - delivery.arrived for delivery in entries)
         if self.entity_type.snapshots is not None:
-            self.runtime.after_stored(self, before)
+            self.runtime.snapshots.after_stored(self, before, self.runtime.clock.now())
 
     def _handled(self, delivery: Delivery) -> None:
         """A command that wrote nothing is done: its time since arrival, for the metrics."""
         metrics = self.metrics
-        if metrics is not None:
-            metrics.handled(self.runtime.clock.now() - delivery.arrived)
+        assert metrics is not None
+        metrics.handled(self.runtime.clock.now() - delivery.arrived)
 
-    def _complete(self, entry: Entry) -> None:
-        self.state = entry.state_after
-        events = entry.events
-        if events:
-            self.seq_nr = events[-1].seq_nr
-        delivery = entry.delivery
+    def _complete(self, delivery: Delivery) -> None:
+        """Send a command's outcome: its events are stored, or it wrote none."""
+        self.state = delivery.state_after
+        seq_nr = delivery.last_seq_nr
+        if seq_nr:
+            self.seq_nr = seq_nr
         if delivery.command_id or delivery.source is not None:
             assert self.dedupe is not None
-            seen = Seen(entry.reply, self.seq_nr if events else 0, delivery.timestamp)
+            seen = Seen(delivery.reply, seq_nr, delivery.timestamp)
             now = self.runtime.clock.now()
             self.dedupe.remember(delivery.command_id, delivery.source, seen, now)
         if delivery.future is not None:
-            settle(delivery, entry.reply)
-        if entry.duplicates:
-            for duplicate in entry.duplicates:
-                settle(duplicate, entry.reply)
-        effect = entry.effect
-        if effect.side_effects:
-            self.runtime.run_side_effects(self, effect.side_effects, self.state)
-        if effect.emits:
-            self.runtime.send_emits(self, self.seq_nr, effect.emits)
+            settle(delivery, delivery.reply)
+        if delivery.duplicates:
+            for duplicate in delivery.duplicates:
+                settle(duplicate, delivery.reply)
+        after = delivery.after
+        if after is not None:
+            if after.side_effects:
+                self.runtime.run_side_effects(self, after.side_effects, self.state)
+            if after.emits:
+                self.runtime.send_emits(self, self.seq_nr, after.emits)
 
     def abandon(self) -> None:
         """Fail everything this entity holds (shutdown, or ownership lost)."""

@@ -75,8 +75,8 @@ def abandon(entity: Entity) -> None:
     work = entity.work
     reason = f"[{entity.persistence_id}] stopped before answering"
     if work is not None:
-        for entry in work.in_flight.entries if work.in_flight else ():
-            for delivery in (entry.delivery, *(entry.duplicates or ())):
+        for held in work.in_flight.entries if work.in_flight else ():
+            for delivery in (held, *(held.duplicates or ())):
                 settle_error(
                     delivery,
                     WriteOutcomeUnknown(

@@ -9,6 +9,7 @@ the committed state does not move — until the write holding it is acknowledged
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from repertory.actors._delivery import Delivery, Rejection
@@ -17,54 +18,73 @@ from repertory.actors._entity_metrics import StopReason
 from repertory.actors._entity_type import EntityType
 from repertory.actors._store import EntityWrite, StoredEvent, WriteAck, new_stored_event
 
-__all__ = ["Entry", "Group", "HandlerFailure", "Work", "run_command"]
-
-
-class Entry:
-    """One command's outcome, held until its group is acknowledged.
-
-    ``duplicates`` are later deliveries of the same command id that wait for this one's reply.
-    """
-
-    __slots__ = ("delivery", "duplicates", "effect", "events", "reply", "state_after")
-
-    def __init__(
-        self,
-        delivery: Delivery,
-        effect: Effect[Any, Any],
-        events: tuple[StoredEvent, ...],
-        state_after: Any,
-        reply: Any,
-    ) -> None:
-        self.delivery = delivery
-        self.effect = effect
-        self.events = events
-        self.state_after = state_after
-        self.reply = reply
-        self.duplicates: list[Delivery] | None = None
+__all__ = ["Group", "HandlerFailure", "Work", "run_command"]
 
 
 class Group:
-    """The entries that share one atomic write (some may have no events of their own)."""
+    """The commands that share one atomic write (some may have no events of their own), and
+    that write's events, numbered and ready to store."""
 
-    __slots__ = ("entries", "event_count", "size", "write")
+    __slots__ = ("_max_bytes", "_max_events", "entries", "full", "size", "stored", "write")
 
-    def __init__(self) -> None:
-        self.entries: list[Entry] = []
-        self.event_count = 0
+    def __init__(self, max_events: int, max_bytes: int) -> None:
+        self.entries: list[Delivery] = []
+        self.stored: list[StoredEvent] = []
         self.size = 0
+        self.full = False
+        """Holds ``max_events`` events or ``max_bytes`` estimated bytes: takes no more events."""
         self.write: EntityWrite | None = None
+        self._max_events = max_events
+        self._max_bytes = max_bytes
 
-    def add(self, entry: Entry, size: int) -> None:
-        self.entries.append(entry)
-        self.event_count += len(entry.events)
-        self.size += size
+    def add(
+        self,
+        delivery: Delivery,
+        effect: Effect[Any, Any],
+        seq_nr: int,
+        size_of: Callable[[StoredEvent], int],
+    ) -> None:
+        """Add a command that ran with events; they are numbered from ``seq_nr + 1``, and only
+        the last carries the command's reply and emitted commands."""
+        self.entries.append(delivery)
+        stored = self.stored
+        events = effect.events
+        if len(events) == 1:  # the common case, without the loop's bookkeeping
+            record = new_stored_event(
+                seq_nr + 1,
+                events[0],
+                delivery.timestamp,
+                delivery.command_id,
+                delivery.source,
+                delivery.reply,
+                effect.emits,
+                True,
+            )
+            stored.append(record)
+            size = self.size + size_of(record)
+        else:
+            size = self.size
+            last = len(events) - 1
+            for i, event in enumerate(events):
+                ends = i == last
+                record = new_stored_event(
+                    seq_nr + 1 + i,
+                    event,
+                    delivery.timestamp,
+                    delivery.command_id,
+                    delivery.source,
+                    delivery.reply if ends else NO_REPLY,
+                    effect.emits if ends else (),
+                    ends,
+                )
+                stored.append(record)
+                size += size_of(record)
+        delivery.last_seq_nr = seq_nr + len(events)
+        self.size = size
+        self.full = len(stored) >= self._max_events or size >= self._max_bytes
 
     def events(self) -> tuple[StoredEvent, ...]:
-        entries = self.entries
-        if len(entries) == 1:
-            return entries[0].events
-        return tuple(event for entry in entries for event in entry.events)
+        return tuple(self.stored)
 
 
 class Work:
@@ -97,7 +117,7 @@ class Work:
         self.sends = 0
         self.ack: WriteAck | None = None
         self.failed_attempts = 0
-        self.pending_ids: dict[str, Entry] | None = None  # created on first use
+        self.pending_ids: dict[str, Delivery] | None = None  # created on first use
         self.redo: deque[Delivery] | None = None  # created on first use
         self.restart: tuple[Delivery, float] | None = None
         self.halt: str = ""  # "stop" after an Effect.stop, "fail" after a fatal failure
@@ -115,10 +135,10 @@ class Work:
         entity's supervised loop (a task) handles these, not its running callbacks."""
         return self.restart is not None or bool(self.halt or self.redo) or self.ack is not None
 
-    def remember_pending(self, command_id: str, entry: Entry) -> None:
+    def remember_pending(self, command_id: str, delivery: Delivery) -> None:
         if self.pending_ids is None:
             self.pending_ids = {}
-        self.pending_ids[command_id] = entry
+        self.pending_ids[command_id] = delivery
 
     def add_redo(self, deliveries: list[Delivery], *, first: bool) -> None:
         """Queue deliveries to run again, ahead of the mailbox (``first``: ahead of the rest)."""
@@ -131,13 +151,13 @@ class Work:
 
     def unacknowledged(self) -> list[Delivery]:
         """Every delivery whose outcome hangs on a write, in order (duplicates last)."""
-        entries = [
+        deliveries = [
             *(self.in_flight.entries if self.in_flight else ()),
             *(self.next.entries if self.next else ()),
         ]
-        deliveries = [entry.delivery for entry in entries]
-        for entry in entries:
-            deliveries.extend(entry.duplicates or ())
+        for delivery in deliveries[:]:
+            if delivery.duplicates:
+                deliveries.extend(delivery.duplicates)
         return deliveries
 
 
@@ -146,10 +166,13 @@ class HandlerFailure(Exception):
 
 
 def run_command(
-    entity_type: EntityType[Any, Any, Any], state: Any, seq_nr: int, delivery: Delivery
-) -> Entry:
-    """Run ``on_command`` (and ``on_event`` for its events) against ``state``, the state after
-    ``seq_nr``; the events are numbered from ``seq_nr + 1``.
+    entity_type: EntityType[Any, Any, Any], state: Any, delivery: Delivery
+) -> Effect[Any, Any]:
+    """Run ``on_command`` (and ``on_event`` for its events) against ``state``: the outcome goes
+    on ``delivery`` (``last_seq_nr`` is 0 until its events are numbered, see ``Group.add``).
+
+    Returns:
+        The effect, whose events (if any) are still to be numbered and stored.
 
     Raises:
         HandlerFailure: a handler raised or returned something that is not an ``Effect``.
@@ -159,42 +182,21 @@ def run_command(
         if type(effect) is not Effect and not isinstance(effect, Effect):
             raise TypeError(f"on_command returned {type(effect).__name__}, not an Effect")
         if effect.rejection is not None:
-            return Entry(delivery, effect, (), state, Rejection(effect.rejection))
-        events = effect.events
-        if events:
-            on_event = entity_type.on_event
-            for event in events:
-                state = on_event(state, event)
-        reply = effect.reply(state) if effect.reply is not None else NO_REPLY
+            reply: Any = Rejection(effect.rejection)
+        else:
+            events = effect.events
+            if events:
+                on_event = entity_type.on_event
+                for event in events:
+                    state = on_event(state, event)
+            reply = effect.reply(state) if effect.reply is not None else NO_REPLY
     except Exception as exc:
         raise HandlerFailure(repr(exc)) from exc
-    if not events:
-        return Entry(delivery, effect, (), state, reply)
-    return Entry(delivery, effect, _stored(seq_nr, delivery, effect, reply), state, reply)
-
-
-def _stored(
-    seq_nr: int, delivery: Delivery, effect: Effect[Any, Any], reply: Any
-) -> tuple[StoredEvent, ...]:
-    events = effect.events
-    timestamp, command_id, source = delivery.timestamp, delivery.command_id, delivery.source
-    if len(events) == 1:
-        return (
-            new_stored_event(
-                seq_nr + 1, events[0], timestamp, command_id, source, reply, effect.emits, True
-            ),
-        )
-    last = len(events) - 1
-    return tuple(
-        new_stored_event(
-            seq_nr + 1 + i,
-            event,
-            timestamp,
-            command_id,
-            source,
-            reply if i == last else NO_REPLY,
-            effect.emits if i == last else (),
-            i == last,
-        )
-        for i, event in enumerate(events)
-    )
+    delivery.state_after = state
+    delivery.reply = reply
+    delivery.last_seq_nr = 0
+    delivery.duplicates = None
+    # Kept only when something follows the commit: the rest of the effect (its reply function,
+    # its events, now in the stored records) need not live until the write is acknowledged.
+    delivery.after = effect if effect.side_effects or effect.emits else None
+    return effect

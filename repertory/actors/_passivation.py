@@ -60,24 +60,33 @@ class Passivation:
     ) -> Entity:
         """The active entity with this id, created (not yet recovered) if there is none;
         ``now`` (default: the clock's) marks its last use."""
-        runtime = self._runtime
         entities = self._by_type.get(entity_type.name)
         if entities is None:
             entities = self._by_type[entity_type.name] = OrderedDict()
         entity = entities.get(entity_id)
         if entity is None:
-            if self._count >= runtime.settings.max_active_entities:
-                self._evict_one()
-            entity = Entity(runtime, entity_type, entity_id)
-            entities[entity_id] = entity
-            self._count += 1
-            if entity.metrics is not None:
-                entity.metrics.activated()
-            if self._wake is not None and not self._wake.done():
-                self._wake.set_result(None)
+            entity = self._create(entities, entity_type, entity_id)
         else:
             entities.move_to_end(entity_id)
-        entity.last_used = runtime.clock.now() if now is None else now
+        entity.last_used = self._runtime.clock.now() if now is None else now
+        return entity
+
+    def _create(
+        self,
+        entities: OrderedDict[str, Entity],
+        entity_type: EntityType[Any, Any, Any],
+        entity_id: str,
+    ) -> Entity:
+        runtime = self._runtime
+        if self._count >= runtime.settings.max_active_entities:
+            self._evict_one()
+        entity = Entity(runtime, entity_type, entity_id)
+        entities[entity_id] = entity
+        self._count += 1
+        if entity.metrics is not None:
+            entity.metrics.activated()
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
         return entity
 
     def forget(self, entity: Entity) -> bool:

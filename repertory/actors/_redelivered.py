@@ -1,5 +1,7 @@
-"""The answer to a redelivered record whose command left nothing in the journal.
+"""Answers to duplicates, and to a redelivered record whose command left nothing in the journal.
 
+A command whose id is in the entity's window gets the reply remembered there; one whose id
+belongs to a command still waiting for its write gets that command's reply when it is stored.
 A record at or below an entity's highest applied source offset whose command id is not in the
 window stored no event: an earlier incarnation refused it, or answered it without events, and
 died before that answer was committed (only commands with events are remembered durably). Its
@@ -20,14 +22,39 @@ from typing import TYPE_CHECKING, Any
 
 from repertory.actors._delivery import Delivery, settle, settle_error
 from repertory.actors._entity_type import EntityType
-from repertory.actors._group_commit import HandlerFailure, run_command
+from repertory.actors._group_commit import HandlerFailure, Work, run_command
 from repertory.actors._store import CommandSource, EntitySnapshot, EventStore
 from repertory.errors import ActorDeadError, DuplicateCommand
 
 if TYPE_CHECKING:
     from repertory.actors._entity import Entity
 
-__all__ = ["answer_redelivered", "original_answer"]
+__all__ = ["answer_duplicate", "answer_redelivered", "original_answer"]
+
+
+def answer_duplicate(entity: Entity, work: Work | None, delivery: Delivery) -> bool:
+    """Whether ``delivery`` (which has a command id or a source) is a duplicate; if so it is
+    answered (now, with the write it duplicates, or from a task) and must not run."""
+    command_id = delivery.command_id
+    dedupe = entity.dedupe
+    assert dedupe is not None
+    if command_id:
+        seen = dedupe.lookup(command_id, entity.runtime.clock.now())
+        if seen is not None:
+            settle(delivery, seen.reply)
+            return True
+        pending = work.pending_ids if work is not None else None
+        original = pending.get(command_id) if pending else None
+        if original is not None:
+            if original.duplicates is None:
+                original.duplicates = []
+            original.duplicates.append(delivery)
+            return True
+    source = delivery.source
+    if source is not None and dedupe.applied_offset(source):
+        answer_redelivered(entity, delivery)  # rare (after a crash): rebuilt from the store
+        return True
+    return False
 
 
 def answer_redelivered(entity: Entity, delivery: Delivery) -> None:
@@ -124,12 +151,12 @@ async def original_answer(
     if not reached and seq_nr < known_seq_nr:
         raise _unknown(where, f"its history ends at seq_nr [{seq_nr}], short of [{known_seq_nr}]")
     try:
-        entry = run_command(entity_type, state, seq_nr, delivery)
+        effect = run_command(entity_type, state, delivery)
     except HandlerFailure as failure:
         raise _unknown(where, f"on_command failed: {failure}") from failure
-    if entry.events:
+    if effect.events:
         raise _unknown(where, "it persists events against the state before it, none are stored")
-    return entry.reply
+    return delivery.reply
 
 
 def _precedes(snapshot: EntitySnapshot, source: CommandSource) -> bool:

@@ -26,8 +26,8 @@ from repertory.actors._entity_metrics import EntityMetrics, StopReason
 from repertory.actors._entity_type import EntityType
 from repertory.actors._passivation import Passivation
 from repertory.actors._ref import ActorRef
-from repertory.actors._snapshot_policy import save_quietly, snapshot_due
-from repertory.actors._store import CommandSource, EntitySnapshot, EventStore, Recovery
+from repertory.actors._snapshot_policy import Snapshots
+from repertory.actors._store import CommandSource, EventStore, Recovery
 from repertory.actors.supervision import Backoff
 from repertory.config import EntitySettings
 from repertory.errors import ActorDeadError, ActorError
@@ -78,6 +78,7 @@ class EntityRuntime:
         metrics: ActorMetrics | None = None,
     ) -> None:
         self.store = store
+        self.size_of = store.size_of  # bound once: group commit asks it for every event
         self.settings = settings or EntitySettings()
         self.clock: Clock = clock or SystemClock()
         self.types = {entity_type.name: entity_type for entity_type in entity_types}
@@ -87,14 +88,13 @@ class EntityRuntime:
             else {}
         )
         """Each hosted type's metrics, empty when none are recorded (see ``Entity.metrics``)."""
-        self._wait_for_commit = snapshots_wait_for_commit
         self._on_emit = on_emit
         self._on_dead_letter = on_dead_letter
         self._group: asyncio.TaskGroup | None = None
         self._closed = True
         self._rng = random.Random()
-        self._pending_snapshots: dict[str, tuple[EntitySnapshot, int]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.snapshots = Snapshots(store, self.spawn, snapshots_wait_for_commit)
         self.passivation = Passivation(self)
         self.batcher = WriteBatcher(
             store,
@@ -279,7 +279,8 @@ class EntityRuntime:
         if now is None:
             now = self.clock.now()
         entity = self.passivation.activate(entity_type, entity_id, now)
-        if entity.has_space():
+        mailbox = entity.mailbox
+        if mailbox is None or len(mailbox) < self.settings.mailbox_size:
             entity.enqueue(delivery, now)
             return None
         return entity
@@ -325,7 +326,7 @@ class EntityRuntime:
             else:
                 entity.abandon()
             self.remove(entity, "released")
-            self._pending_snapshots.pop(entity.persistence_id, None)
+            self.snapshots.forget(entity.persistence_id)
         if tasks:
             await asyncio.wait(tasks)
         return len(lost)
@@ -340,23 +341,10 @@ class EntityRuntime:
         )
         return backoff.delay(attempt, self._rng)
 
-    def after_stored(self, entity: Entity, seq_nr_before: int) -> None:
-        """Take a snapshot if the policy's interval was crossed by the stored write."""
-        due = snapshot_due(entity, seq_nr_before, self.clock.now())
-        if due is None:
-            return
-        if self._wait_for_commit:
-            self._pending_snapshots[entity.persistence_id] = due
-        else:
-            self.spawn(save_quietly(self.store, *due))
-
     def mark_committed(self, persistence_id: str, seq_nr: int) -> None:
         """The entity's events up to ``seq_nr`` are committed (published): a snapshot held for
         them may be saved now."""
-        held = self._pending_snapshots.get(persistence_id)
-        if held is not None and held[0].seq_nr <= seq_nr:
-            del self._pending_snapshots[persistence_id]
-            self.spawn(save_quietly(self.store, *held))
+        self.snapshots.committed(persistence_id, seq_nr)
 
     def run_side_effects(
         self, entity: Entity, side_effects: tuple[Callable[[Any], object], ...], state: Any
@@ -395,7 +383,7 @@ class EntityRuntime:
         return {
             "active": len(entities),
             "busy": sum(1 for entity in entities if not entity.idle),
-            "held_snapshots": len(self._pending_snapshots),
+            "held_snapshots": len(self.snapshots),
             "dead_letters": self.dead_letters,
             "passivated": self.passivation.passivated,
             **{f"batcher_{k}": v for k, v in self.batcher.statistics().items()},

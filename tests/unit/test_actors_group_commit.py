@@ -84,6 +84,28 @@ async def test_rejected_write_recovers_and_reruns_the_commands() -> None:
     assert store.replays == 2
 
 
+async def test_a_duplicate_waiting_on_a_rejected_write_is_answered_by_the_rerun() -> None:
+    rejected: list[int] = []
+
+    def reject_first(write: EntityWrite) -> StoreFault | None:
+        if not rejected:
+            rejected.append(write.last_seq_nr)
+            return StoreFault.REJECT
+        return None
+
+    store, account = MemoryEventStore(fault=reject_first), account_type()
+    async with EntityRuntime(store, [account], clock=ManualClock()) as runtime:
+        ref = runtime.ref(account, "a")
+        replies = await asyncio.gather(
+            ref.ask(Deposit(1), command_id="p", timeout=1),
+            ref.ask(Deposit(2), timeout=1),
+            ref.ask(Deposit(1), command_id="p", timeout=1),  # waits for the first one's reply
+        )
+    assert rejected == [2]
+    assert replies == [1, 3, 1]
+    assert store.user_events("account|a") == [Deposited(1), Deposited(2)]
+
+
 async def test_rejected_too_often_fails_the_commands_clearly() -> None:
     store = MemoryEventStore(fault=lambda write: StoreFault.REJECT)
     account = account_type()
