@@ -1,20 +1,28 @@
 """One owned input partition: intake delivers commands, egress commits them, both at once.
 
 Two tasks per partition form a pipeline. Intake decodes each batch of records and hands the
-commands to their entities (waiting when a mailbox is full); egress takes the batches in
-offset order, waits for each command's outcome (the journal has acknowledged its events by
-then), builds the batch's transaction and commits it. So batch N+1 is consumed and journaled
-while batch N is published, and a command whose write outcome is unknown simply holds its
-batch until the entity's retry settles: the in-flight bound then pauses the partition.
+commands to their entities; egress takes the batches in offset order, waits for each command's
+outcome (the journal has acknowledged its events by then), builds the batch's transaction and
+commits it. So batch N+1 is consumed and journaled while batch N is published, and a command
+whose write outcome is unknown simply holds its batch until the entity's retry settles: the
+in-flight bound then pauses the partition.
+
+An entity whose mailbox is full does not stop intake: its commands wait, in offset order, in a
+queue of their own that a task feeds to the entity as its mailbox drains, while the other
+entities of the partition get theirs (one hot entity would otherwise hold the whole partition,
+and with it every other entity's share of the journal writes). Nothing is dropped: the waiting
+commands count as in flight, so the in-flight bound still pauses the partition.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from repertory.actors import CommandSource
+from repertory.actors import CommandSource, EntityType
+from repertory.actors._delivery import Delivery
 from repertory.errors import (
     ActorDeadError,
     DuplicateCommand,
@@ -85,6 +93,9 @@ class PartitionWorker:
         self._on_fenced = on_fenced
         self._on_unusable = on_unusable
         self._tasks: list[asyncio.Task[None]] = []
+        self._waiting: dict[str, deque[Delivery]] = {}
+        """Per entity whose mailbox was full: its next commands, in offset order."""
+        self._feeders: set[asyncio.Task[None]] = set()
         self._closing = False
 
     def __repr__(self) -> str:
@@ -116,9 +127,10 @@ class PartitionWorker:
         """Stop at once: uncommitted work is abandoned (its records come back to the next
         owner), the producer stops, and this partition's entities are passivated."""
         self._closing = True
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._feeders]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.producer.stop()
         context = self.context
         context.store.unwatch(self.topic, self.partition)
@@ -146,29 +158,64 @@ class PartitionWorker:
                     types=types,
                 )
                 if slot.outcome is None:
-                    await self._deliver(slot)
+                    self._deliver(slot)
                 elif ingress is not None and slot.reason is not None:
                     ingress.rejected.labels(slot.reason).inc()
                     ingress.dead_lettered.labels(slot.reason).inc()
                 slots.append(slot)
             self._ready.put_nowait(slots)
+            await asyncio.sleep(0)  # a long backlog of batches lets egress and entities run
 
-    async def _deliver(self, slot: Slot) -> None:
-        envelope, record = slot.envelope, slot.record
-        assert envelope is not None and slot.entity_type is not None
+    def _deliver(self, slot: Slot) -> None:
+        """Hand the slot's command to its entity now, or queue it behind the entity's waiting
+        commands (see the module doc); never waits."""
+        envelope, record, entity_type = slot.envelope, slot.record, slot.entity_type
+        assert envelope is not None and entity_type is not None
         slot.attempts += 1
-        slot.future = asyncio.get_running_loop().create_future()
-        slot.future.add_done_callback(_seen)  # a closed worker never awaits it
+        future = slot.future = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_seen)  # a closed worker never awaits it
         source = CommandSource(topic=record.topic, partition=record.partition, offset=record.offset)
-        await self.context.runtime.deliver(
-            slot.entity_type,
-            envelope.entity_id,
-            slot.command,
-            envelope.command_id,
-            source,
-            envelope.timestamp_ms / 1000,
-            slot.future,
+        delivery = Delivery(
+            slot.command, envelope.command_id, source, envelope.timestamp_ms / 1000, future
         )
+        entity_id, key = envelope.entity_id, envelope.persistence_id
+        waiting = self._waiting.get(key)
+        if waiting is not None:
+            waiting.append(delivery)
+            return
+        if self.context.runtime.offer(entity_type, entity_id, delivery) is not None:
+            waiting = self._waiting[key] = deque((delivery,))
+            feeder = asyncio.create_task(self._feed(key, entity_type, entity_id, waiting))
+            self._feeders.add(feeder)
+            feeder.add_done_callback(self._feeders.discard)
+
+    async def _feed(
+        self,
+        key: str,
+        entity_type: EntityType[Any, Any, Any],
+        entity_id: str,
+        waiting: deque[Delivery],
+    ) -> None:
+        """Move an entity's waiting commands into its mailbox, in order, as room appears.
+
+        Each wait starts in the turn its offer found the mailbox full: room that appeared
+        before (while this task was not running) would wake nobody.
+        """
+        runtime = self.context.runtime
+        try:
+            while waiting:
+                full = runtime.offer(entity_type, entity_id, waiting[0])
+                if full is not None:
+                    await runtime.put(entity_type, entity_id, waiting[0], full)
+                waiting.popleft()
+        except Exception as exc:  # the runtime is stopping: the commands fail, unanswered
+            for delivery in waiting:
+                if delivery.future is not None and not delivery.future.done():
+                    delivery.future.set_exception(exc)
+            waiting.clear()
+        finally:
+            if self._waiting.get(key) is waiting:
+                del self._waiting[key]
 
     # -- egress ------------------------------------------------------------------------------
 
@@ -177,7 +224,10 @@ class PartitionWorker:
         try:
             while True:
                 slots = await self._next_slots()
-                outcomes = [await self._resolve(slot) for slot in slots]
+                outcomes = []
+                for slot in slots:
+                    outcome = slot.outcome or self._answered_now(slot)
+                    outcomes.append(outcome or await self._resolve(slot))
                 contents = build_contents(outcomes, context.encoder.change_record)
                 self._publishing = outcomes
                 await self.producer.publish(contents)
@@ -216,6 +266,24 @@ class PartitionWorker:
         while not self._ready.empty() and len(slots) < cap:
             slots.extend(self._ready.get_nowait())
         return slots
+
+    def _answered_now(self, slot: Slot) -> RecordOutcome | None:
+        """The outcome of a command already answered after storing events (the usual case
+        under load), built without ``_resolve``'s awaits, three per command; else None."""
+        future = slot.future
+        if future is None or not future.done() or future.cancelled() or future.exception():
+            return None
+        record = slot.record
+        captured = self.context.store.take((record.topic, record.partition, record.offset))
+        if captured is None:
+            return None  # no events, or republished ones: ``_resolve`` finds out which
+        outcome = RecordOutcome(record, captured.changes, captured.emits, captured.journaled_at)
+        assert slot.envelope is not None
+        reply = self.context.encoder.reply_record(slot.envelope, future.result())
+        if reply is not None:
+            outcome.out.append(reply)
+        slot.outcome = outcome
+        return outcome
 
     async def _resolve(self, slot: Slot) -> RecordOutcome:
         """Wait for one command's outcome and turn it into what the transaction carries."""
@@ -280,7 +348,7 @@ class PartitionWorker:
             error=repr(error),
         )
         await asyncio.sleep(min(5.0, _REDELIVERY_DELAY * slot.attempts))
-        await self._deliver(slot)
+        self._deliver(slot)
         return True
 
     async def _published_events(self, record: SourceRecord) -> RecordOutcome:

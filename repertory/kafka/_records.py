@@ -52,6 +52,15 @@ def source_record(record: Any) -> SourceRecord:
         offset=record.offset,
         key=record.key,
         value=record.value,
-        headers=tuple((name, value or b"") for name, value in headers),
+        headers=_normalised(headers),
         timestamp_ms=record.timestamp or 0,
     )
+
+
+def _normalised(headers: Sequence[tuple[str, bytes | None]]) -> tuple[tuple[str, bytes], ...]:
+    """The client's header pairs, kept as they are unless a value is None (rare): every
+    consumed record passes here, and each new pair is one more object for the collector."""
+    for _, value in headers:
+        if value is None:
+            return tuple((name, value or b"") for name, value in headers)
+    return tuple(headers)  # type: ignore[arg-type]  # no None value, checked above

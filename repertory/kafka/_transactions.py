@@ -214,7 +214,9 @@ class PartitionProducer:
         for (topic, partition), batch in by_partition.items():
             builder = producer.create_batch()
             for record in batch:
-                headers = list(record.headers)
+                headers = record.headers
+                if type(headers) is not list:  # the builder wants a list; most already are
+                    headers = list(headers)
                 if (
                     builder.append(
                         timestamp=None, key=record.key, value=record.value, headers=headers

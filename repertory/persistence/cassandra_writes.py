@@ -20,7 +20,6 @@ from repertory.errors import PersistenceError, WriteOutcomeUnknown
 from repertory.persistence._records import (
     AtomicWrite,
     ChainTip,
-    EventRecord,
     PersistenceId,
     WriteOutcome,
     WriteResult,
@@ -32,11 +31,12 @@ from repertory.persistence._rules import (
     target_partition,
 )
 from repertory.persistence.cassandra_batching import Sized, plan_batches, routing_key
-from repertory.persistence.cassandra_rows import bind_values, decode_row, row_size
+from repertory.persistence.cassandra_binding import Binder
+from repertory.persistence.cassandra_rows import decode_row, row_size, write_values
 from repertory.persistence.cassandra_session import CassandraSession, consistency
 from repertory.persistence.cassandra_statements import Statements
 
-_Placed = tuple[AtomicWrite, int, tuple[EventRecord, ...]]  # a write, its partition, its rows
+_Placed = tuple[AtomicWrite, int]  # a write and the partition it lives in
 
 
 def stored(write: AtomicWrite, partition: int) -> WriteResult:
@@ -72,6 +72,7 @@ class WriteExecutor:
     ) -> None:
         self._cassandra = cassandra
         self._statements = statements
+        self._insert = Binder(statements.insert_event)
         self._keyspace = keyspace
         self._partition_size = partition_size
         settings = cassandra.settings
@@ -79,8 +80,7 @@ class WriteExecutor:
         self._serial_level = consistency(settings.serial_consistency)
 
     def _place(self, write: AtomicWrite) -> _Placed:
-        partition = target_partition(write, self._partition_size)
-        return write, partition, write.records(partition)
+        return write, target_partition(write, self._partition_size)
 
     # --- fenced ---------------------------------------------------------------------------
 
@@ -118,10 +118,10 @@ class WriteExecutor:
 
     def _batch(self, placed: Sequence[_Placed], kind: Any) -> BatchStatement:
         batch = BatchStatement(batch_type=kind, consistency_level=self._write_level)
-        insert = self._statements.insert_event
-        for _, _, rows in placed:
-            for row in rows:
-                batch.add(insert, bind_values(row))
+        add, bind = batch.add, self._insert.bind
+        for write, partition in placed:
+            for values in write_values(write, partition):
+                add(bind(values))
         return batch
 
     # --- conditional ----------------------------------------------------------------------
@@ -142,7 +142,7 @@ class WriteExecutor:
 
     async def _conditional(self, write: AtomicWrite) -> WriteResult:
         placed = self._place(write)
-        _, partition, rows = placed
+        partition = placed[1]
         pid = str(write.persistence_id)
         try:
             if write.after.partition_nr is None:
@@ -162,12 +162,11 @@ class WriteExecutor:
             return failed(write, exc, retriable=False)
         except Exception:  # unknown outcome: settle it by reading back, as for a lost CAS
             pass
-        return await self._settle(write, partition, rows)
+        return await self._settle(write, partition)
 
-    async def _settle(
-        self, write: AtomicWrite, partition: int, rows: tuple[EventRecord, ...]
-    ) -> WriteResult:
+    async def _settle(self, write: AtomicWrite, partition: int) -> WriteResult:
         """Our rows there (identical) → STORED; otherwise REJECTED; no answer → FAILED."""
+        rows = write.records(partition)
         bound = self._statements.select_events_serial.bind(
             (str(write.persistence_id), partition, write.first_seq_nr, write.last_seq_nr)
         )
@@ -183,10 +182,10 @@ class WriteExecutor:
 
 
 def _sized(placed: _Placed) -> Sized[_Placed]:
-    write, partition, rows = placed
+    write, partition = placed
     return Sized(
         placed,
         routing_key(str(write.persistence_id), partition),
-        sum(row_size(row) for row in rows),
-        len(rows),
+        sum(row_size(data) for data in write.events),
+        len(write.events),
     )
