@@ -145,13 +145,17 @@ class WriteExecutor:
         partition = placed[1]
         pid = str(write.persistence_id)
         try:
-            if write.after.partition_nr is None:
+            if write.after.partition_nr is not None:
+                expected = expected_head(write, self._partition_size)
+            elif write.after.seq_nr == 0:
+                # An empty chain opens its partition: no head_seq is ever 0, so a read of the
+                # head (a serial read, as costly as the write) could only confirm None.
+                expected = None
+            else:
                 answer = await self._cassandra.execute(
                     self._statements.read_head.bind((pid, partition))
                 )
                 expected = settle_unknown_head(write, answer[0][0] if answer else None)
-            else:
-                expected = expected_head(write, self._partition_size)
             batch = self._batch([placed], BatchType.UNLOGGED)
             batch.serial_consistency_level = self._serial_level
             batch.add(self._statements.set_head, (write.last_seq_nr, pid, partition, expected))
