@@ -21,8 +21,7 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
-from repertory.actors import Emit, EntityRuntime
-from repertory.actors._delivery import Delivery
+from repertory.actors import Delivery, Emit, EntityRuntime
 from repertory.errors import ActorDeadError, ActorError, ProtocolError
 from repertory.observability import get_logger
 from repertory.persistence import Outbox

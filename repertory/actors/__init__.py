@@ -14,6 +14,7 @@ An entity type is an empty state plus two pure handlers::
 """
 
 from repertory.actors._clock import Clock, ManualClock, SystemClock, Timer
+from repertory.actors._delivery import Delivery
 from repertory.actors._effect import NO_REPLY, Effect, Emit
 from repertory.actors._entity_type import EntityType, SnapshotPolicy
 from repertory.actors._recovery import Phase
@@ -51,6 +52,7 @@ __all__ = [
     "DeadLetterHandler",
     "Decision",
     "DedupeMemory",
+    "Delivery",
     "Directive",
     "Effect",
     "Emit",

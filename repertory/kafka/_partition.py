@@ -21,8 +21,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from repertory.actors import CommandSource, EntityType
-from repertory.actors._delivery import Delivery
+from repertory.actors import CommandSource, Delivery, EntityType
 from repertory.errors import (
     ActorDeadError,
     DuplicateCommand,
@@ -269,21 +268,15 @@ class PartitionWorker:
 
     def _answered_now(self, slot: Slot) -> RecordOutcome | None:
         """The outcome of a command already answered after storing events (the usual case
-        under load), built without ``_resolve``'s awaits, three per command; else None."""
+        under load), built without ``_resolve``'s awaits; else None."""
         future = slot.future
         if future is None or not future.done() or future.cancelled() or future.exception():
             return None
-        record = slot.record
-        captured = self.context.store.take((record.topic, record.partition, record.offset))
-        if captured is None:
+        outcome = self._captured(slot.record)
+        if outcome is None:
             return None  # no events, or republished ones: ``_resolve`` finds out which
-        outcome = RecordOutcome(record, captured.changes, captured.emits, captured.journaled_at)
-        assert slot.envelope is not None
-        reply = self.context.encoder.reply_record(slot.envelope, future.result())
-        if reply is not None:
-            outcome.out.append(reply)
-        slot.outcome = outcome
-        return outcome
+        slot.outcome = self._with_reply(slot, outcome, future.result())
+        return slot.outcome
 
     async def _resolve(self, slot: Slot) -> RecordOutcome:
         """Wait for one command's outcome and turn it into what the transaction carries."""
@@ -300,8 +293,10 @@ class PartitionWorker:
         return slot.outcome
 
     async def _answered(self, slot: Slot, value: Any) -> RecordOutcome:
+        return self._with_reply(slot, await self._published_events(slot.record), value)
+
+    def _with_reply(self, slot: Slot, outcome: RecordOutcome, value: Any) -> RecordOutcome:
         assert slot.envelope is not None
-        outcome = await self._published_events(slot.record)
         reply = self.context.encoder.reply_record(slot.envelope, value)
         if reply is not None:
             outcome.out.append(reply)
@@ -351,14 +346,20 @@ class PartitionWorker:
         self._deliver(slot)
         return True
 
+    def _captured(self, record: SourceRecord) -> RecordOutcome | None:
+        """The state changes and emitted commands the record's command just stored, if any."""
+        captured = self.context.store.take((record.topic, record.partition, record.offset))
+        if captured is None:
+            return None
+        return RecordOutcome(record, captured.changes, captured.emits, captured.journaled_at)
+
     async def _published_events(self, record: SourceRecord) -> RecordOutcome:
         """The state changes and emitted commands of the record's command: just stored, or
         stored earlier by a writer whose transaction never committed (republished)."""
-        store, key = self.context.store, (record.topic, record.partition, record.offset)
-        captured = store.take(key)
-        if captured is not None:
-            return RecordOutcome(record, captured.changes, captured.emits, captured.journaled_at)
-        replayed = store.take_replayed(key)
+        outcome = self._captured(record)
+        if outcome is not None:
+            return outcome
+        replayed = self.context.store.take_replayed((record.topic, record.partition, record.offset))
         if replayed is None:
             return RecordOutcome(record)
         pid, events = replayed

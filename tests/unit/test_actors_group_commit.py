@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 from actors_sample import Deposit, Deposited, GetBalance, account_type
@@ -65,16 +66,21 @@ async def test_batcher_hands_many_entities_writes_to_one_call() -> None:
     assert len(store.calls) <= 200 // 64 + 2
 
 
-async def test_rejected_write_recovers_and_reruns_the_commands() -> None:
-    rejected: list[int] = []
+def reject_first_write(rejected: list[int]) -> Callable[[EntityWrite], StoreFault | None]:
+    """A store fault that rejects the first write only, noting its last seq_nr."""
 
-    def reject_first(write: EntityWrite) -> StoreFault | None:
+    def fault(write: EntityWrite) -> StoreFault | None:
         if not rejected:
             rejected.append(write.last_seq_nr)
             return StoreFault.REJECT
         return None
 
-    store, account = MemoryEventStore(fault=reject_first), account_type()
+    return fault
+
+
+async def test_rejected_write_recovers_and_reruns_the_commands() -> None:
+    rejected: list[int] = []
+    store, account = MemoryEventStore(fault=reject_first_write(rejected)), account_type()
     async with EntityRuntime(store, [account], clock=ManualClock()) as runtime:
         ref = runtime.ref(account, "a")
         replies = await asyncio.gather(*(ref.ask(Deposit(1), timeout=1) for _ in range(5)))
@@ -86,14 +92,7 @@ async def test_rejected_write_recovers_and_reruns_the_commands() -> None:
 
 async def test_a_duplicate_waiting_on_a_rejected_write_is_answered_by_the_rerun() -> None:
     rejected: list[int] = []
-
-    def reject_first(write: EntityWrite) -> StoreFault | None:
-        if not rejected:
-            rejected.append(write.last_seq_nr)
-            return StoreFault.REJECT
-        return None
-
-    store, account = MemoryEventStore(fault=reject_first), account_type()
+    store, account = MemoryEventStore(fault=reject_first_write(rejected)), account_type()
     async with EntityRuntime(store, [account], clock=ManualClock()) as runtime:
         ref = runtime.ref(account, "a")
         replies = await asyncio.gather(
