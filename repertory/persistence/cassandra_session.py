@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -30,6 +31,9 @@ from repertory.persistence.cassandra_security import auth_failure, cassandra_con
 
 Row = tuple[Any, ...]
 
+NO_DELAY = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+"""``setsockopt`` arguments that turn Nagle's algorithm off (see ``build_cluster``)."""
+
 
 def consistency(name: str) -> int:
     """The driver's constant for a consistency level name (``QUORUM`` → 4)."""
@@ -43,6 +47,9 @@ def build_cluster(
     TLS context and password login of ``security`` (``cassandra_connection_options``).
 
     Replicas are not shuffled, so a batch grouped by primary replica is coordinated there.
+    Sockets send at once (``TCP_NODELAY``): the driver leaves Nagle's algorithm on, and a
+    request written in more than one piece then waits for the server's delayed ACK — a
+    50-row batch took 44 ms instead of 0.6 ms on loopback.
 
     Raises:
         ConfigError: a certificate, key or password file of ``security`` cannot be read.
@@ -71,6 +78,7 @@ def build_cluster(
         ),
         connect_timeout=settings.connect_timeout,
         control_connection_timeout=settings.connect_timeout,
+        sockopts=[NO_DELAY],
         **(cassandra_connection_options(security) if security is not None else {}),
     )
 

@@ -4,6 +4,7 @@ not reach (batching, partitions, start-up checks, claims under contention, seria
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -80,6 +81,19 @@ async def test_routing_key_matches_the_drivers(open_journal: Opener) -> None:
     values = [None] * len(insert.column_metadata)
     values[0], values[1], values[2], values[3] = "acct|7", 3, 1, 1
     assert insert.bind(values).routing_key == routing_key("acct|7", 3)
+
+
+async def test_connections_send_without_delay(open_journal: Opener) -> None:
+    """Nagle's algorithm off on every socket: with it on, a request written in pieces waits
+    for the server's delayed ACK (about 40 ms per batch of more than a few rows)."""
+    journal = await open_journal(JournalMode.FENCED)
+    cluster = journal._cassandra.cluster
+    connections = [
+        c for holder in cluster.get_connection_holders() for c in holder.get_connections()
+    ]
+    assert connections
+    for connection in connections:
+        assert connection._socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
 
 
 async def test_fenced_many_entities_across_small_batches(open_journal: Opener) -> None:
