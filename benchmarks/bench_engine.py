@@ -20,12 +20,14 @@ raw loop on one lane. ``--mode both`` runs the fenced pair, then the conditional
 
 Usage: ``.venv/bin/python benchmarks/bench_engine.py [--mode fenced|conditional|both]
 [--entities 10000] [--commands 200000] [--partitions 8] [--latency-seconds 10] [--rate R]
-[--in-flight 5000] [--metrics on|off] [--zipf 1.1]``. Defaults are small for a quick run;
-``--zipf S`` sends the commands to Zipf(S)-skewed entities (hot keys, where group commit pays)
-instead of round robin (``_workload``). ``--metrics on`` runs repertory with its metrics
-endpoint on (every layer records); ``--metrics compare --repeat N`` measures only the fenced
-engine's throughput, N times with metrics off and N times on, interleaved (off/on, then on/off,
-...), and prints both medians. Every run prints its settings and the machine's load average.
+[--in-flight 5000] [--metrics on|off] [--zipf 1.1] [--skip-throughput]``. Defaults are small for
+a quick run; ``--zipf S`` sends the commands to Zipf(S)-skewed entities (hot keys, where group
+commit pays) instead of round robin (``_workload``). ``--metrics on`` runs repertory with its
+metrics endpoint on (every layer records); ``--metrics compare --repeat N`` measures only the
+fenced engine's throughput, N times with metrics off and N times on, interleaved (off/on, then
+on/off, ...), and prints both medians. ``--skip-throughput --rate R`` runs only the fenced
+latency pair at R commands/s (a quicker loop while working on latency). Every run prints its
+settings and the machine's load average.
 """
 
 from __future__ import annotations
@@ -295,14 +297,19 @@ async def fenced_pair(stack: Stack, args: argparse.Namespace, workload: Workload
     def engine_system(s: Stack, t: dict[str, str], k: str) -> EngineSystem:
         return EngineSystem(s, t, k, metrics)
 
-    raw = (
-        await throughput(stack, lambda s, t, k: RawLoop(s, t, k, False), args.commands, workload)
-    ).rate
-    ours = (await throughput(stack, engine_system, args.commands, workload)).rate
     print("mode fenced (Kafka intake and egress; plain batched inserts under writer epochs)")
-    print(f"throughput raw loop       {raw:9.0f} commands/s")
-    print(f"throughput repertory      {ours:9.0f} commands/s   ratio {ours / raw:.2f}")
-    rate = args.rate or ours * 0.5
+    if args.skip_throughput:
+        rate = args.rate
+    else:
+        raw = (
+            await throughput(
+                stack, lambda s, t, k: RawLoop(s, t, k, False), args.commands, workload
+            )
+        ).rate
+        ours = (await throughput(stack, engine_system, args.commands, workload)).rate
+        print(f"throughput raw loop       {raw:9.0f} commands/s")
+        print(f"throughput repertory      {ours:9.0f} commands/s   ratio {ours / raw:.2f}")
+        rate = args.rate or ours * 0.5
     p50, p99 = await latency(stack, engine_system, rate, args.latency_seconds, workload)
     print(f"latency repertory     @{rate:7.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
     p50, p99 = await latency(
@@ -378,7 +385,14 @@ if __name__ == "__main__":
         default=0.0,
         help="Zipf exponent s of the entity choice (1.1: hot keys); 0: uniform round robin",
     )
+    parser.add_argument(
+        "--skip-throughput",
+        action="store_true",
+        help="fenced mode: measure only the latency pair, at --rate (required)",
+    )
     parsed = parser.parse_args()
+    if parsed.skip_throughput and not parsed.rate:
+        parser.error("--skip-throughput needs --rate")
     if parsed.metrics == "compare" and parsed.mode != "fenced":
         parser.error("--metrics compare measures the fenced engine: use --mode fenced")
     asyncio.run(main(parsed))

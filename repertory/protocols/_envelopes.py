@@ -165,7 +165,43 @@ def encode_command(envelope: CommandEnvelope) -> bytes:
 
 
 def encode_state_change(change: StateChange) -> bytes:
-    """The record value of a state change."""
+    """The record value of a state change.
+
+    Egress encodes one per journaled event, so a change whose fields have their declared types
+    (always, when the engine built it) is packed directly, as the generic encoder would pack it;
+    anything else takes the generic encoder, which names the field at fault.
+
+    Raises:
+        ProtocolError: a field holds a value of the wrong type.
+    """
+    c = change
+    if (
+        type(c) is StateChange
+        and type(c.entity_type) is str
+        and type(c.entity_id) is str
+        and type(c.seq_nr) is int
+        and type(c.writer_epoch) is int
+        and type(c.command_id) is str
+        and type(c.event_type) is str
+        and type(c.schema_version) is int
+        and type(c.payload) is bytes
+    ):
+        fields = {
+            "entity_type": c.entity_type,
+            "entity_id": c.entity_id,
+            "seq_nr": c.seq_nr,
+            "writer_epoch": c.writer_epoch,
+            "command_id": c.command_id,
+            "event_type": c.event_type,
+            "schema_version": c.schema_version,
+            "payload": c.payload,
+            "format": ENVELOPE_FORMAT,
+        }
+        try:
+            packed: bytes = msgpack.packb(fields, use_bin_type=True)
+            return packed
+        except OverflowError:  # an int outside msgpack's range: the generic error names it
+            pass
     return _encode(change)
 
 
@@ -239,17 +275,56 @@ def _decode(
             "key_mismatch", f"{what} key [{shown!r}] is not [{envelope.persistence_id}]"
         )
     if headers:
-        _check_headers(envelope.headers(), headers, what)
+        _check_headers(envelope, headers, what)
     return envelope
 
 
+_HEADER_FIELDS: dict[type, frozenset[str]] = {
+    CommandEnvelope: frozenset(
+        {
+            "command_id",
+            "entity_type",
+            "entity_id",
+            "message_type",
+            "schema_version",
+            "correlation_id",
+            "reply_to",
+            "traceparent",
+        }
+    ),
+    StateChange: frozenset(
+        {
+            "entity_type",
+            "entity_id",
+            "seq_nr",
+            "writer_epoch",
+            "command_id",
+            "event_type",
+            "schema_version",
+        }
+    ),
+}
+"""The headers ``headers()`` writes, per envelope class: each is named after its field."""
+
+
 def _check_headers(
-    expected: Headers, headers: Sequence[tuple[str, bytes | None]], what: str
+    envelope: CommandEnvelope | StateChange,
+    headers: Sequence[tuple[str, bytes | None]],
+    what: str,
 ) -> None:
-    wanted = dict(expected)
+    """Reject a header that disagrees with the field it repeats. Each header present is
+    compared with its field's text form (what ``headers()`` would write), without building
+    every header: this runs for every consumed record."""
+    named = _HEADER_FIELDS[type(envelope)]
     for name, value in headers:
-        if name in wanted and value != wanted[name]:
+        if name not in named:
+            continue
+        field = getattr(envelope, name)
+        if field is None:  # an unset optional field writes no header: nothing to agree with
+            continue
+        wanted = field.encode() if type(field) is str else str(field).encode()
+        if value != wanted:
             raise InputRejected(
                 "header_mismatch",
-                f"{what} header [{name}] = [{value!r}] disagrees with the value [{wanted[name]!r}]",
+                f"{what} header [{name}] = [{value!r}] disagrees with the value [{wanted!r}]",
             )

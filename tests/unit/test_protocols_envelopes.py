@@ -21,6 +21,7 @@ from repertory.protocols import (
     encode_command,
     encode_state_change,
 )
+from repertory.protocols._envelopes import _encode
 
 pytestmark = pytest.mark.unit
 
@@ -79,6 +80,49 @@ def test_state_changes_round_trip_and_headers_carry_every_routing_field(
     }
 
 
+@given(commands | changes, st.data())
+def test_every_header_that_disagrees_with_its_field_rejects_the_record(
+    envelope: CommandEnvelope | StateChange, data: st.DataObject
+) -> None:
+    headers = envelope.headers()
+    i = data.draw(st.integers(0, len(headers) - 1))
+    name, value = headers[i]
+    altered = [*headers[:i], (name, value + b"x"), *headers[i + 1 :]]
+    decode = decode_command if isinstance(envelope, CommandEnvelope) else decode_state_change
+    with pytest.raises(InputRejected, match=rf"header \[{name}\]") as info:
+        decode(envelope.key(), encode_value(envelope), altered)
+    assert info.value.reason == "header_mismatch"
+
+
+def encode_value(envelope: CommandEnvelope | StateChange) -> bytes:
+    if isinstance(envelope, CommandEnvelope):
+        return encode_command(envelope)
+    return encode_state_change(envelope)
+
+
+@given(changes)
+def test_state_changes_encode_as_the_generic_encoder_does(change: StateChange) -> None:
+    assert encode_state_change(change) == _encode(change)
+
+
+def test_a_state_change_with_a_field_of_the_wrong_type_is_refused() -> None:
+    change = StateChange(
+        entity_type="a",
+        entity_id="1",
+        seq_nr=1,
+        writer_epoch=0,
+        command_id="c",
+        event_type="e",
+        schema_version=1,
+        payload="text",  # type: ignore[arg-type]
+    )
+    with pytest.raises(ProtocolError, match=r"StateChange\.payload.*expected bytes"):
+        encode_state_change(change)
+    huge = replace(change, payload=b"", writer_epoch=2**64)
+    with pytest.raises(ProtocolError, match=r"StateChange\.writer_epoch"):
+        encode_state_change(huge)
+
+
 ENVELOPE = CommandEnvelope(
     command_id="c-1",
     entity_type="account",
@@ -102,6 +146,8 @@ def test_headers_are_optional_and_unknown_ones_ignored() -> None:
     value = encode_command(ENVELOPE)
     assert decode_command(ENVELOPE.key(), value) == ENVELOPE
     assert decode_command(ENVELOPE.key(), value, [("x-other", b"1"), ("x", None)]) == ENVELOPE
+    # an unset optional field writes no header, so one naming it has nothing to disagree with
+    assert decode_command(ENVELOPE.key(), value, [("reply_to", b"elsewhere")]) == ENVELOPE
 
 
 def raw_value(**changes: Any) -> bytes:
