@@ -148,7 +148,9 @@ class History:
         acks: every reply or answered ask, in any order.
         journal: every raw journal row of every epoch, in any order.
         anchors: the anchor per persistence id; an entity not listed starts at seq 0 epoch 0.
-        published: the state changes read, in the order read.
+        published: the state changes read, in the order read; ``None`` when the run has no
+            published output to read (the embedded engine: its journal is its only output), so
+            that publication (guarantee 4) is not judged.
         dead_letters: the dead letters read.
         duration_s: the run's wall-clock duration in seconds (>= 0).
         tally: the domain's independent expectation; needs ``final_states``.
@@ -163,7 +165,7 @@ class History:
     acks: Sequence[Ack] = ()
     journal: Sequence[JournalRow] = ()
     anchors: Mapping[str, Anchor] = field(default_factory=dict)
-    published: Sequence[PublishedEvent] = ()
+    published: Sequence[PublishedEvent] | None = ()
     dead_letters: Sequence[DeadLetter] = ()
     tally: Tally | None = None
     final_states: Mapping[str, object] | None = None

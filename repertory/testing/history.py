@@ -37,7 +37,7 @@ What counts, per entity (the entity of a command is the one of its first send):
   occurrence of each seq_nr in read order ascending (else ``published_out_of_order``; later
   duplicates are allowed); each published event a chain row (else ``published_not_in_chain``,
   or ``dropped_published`` when it is a dropped row). Events at or below the anchor are out
-  of scope. Distinct events count once.
+  of scope. Distinct events count once. Not judged when ``History.published`` is ``None``.
 - **tally mismatch**: the optional domain tally, given the commands acknowledged OK in send
   order, differs from the engine's final state of an entity (missing on either side differs).
 
@@ -121,7 +121,7 @@ def check_history(history: History) -> HistoryReport:
     for row in history.journal:
         rows.setdefault(row.persistence_id, []).append(row)
     published: dict[str, list[PublishedEvent]] = {}
-    for event in history.published:
+    for event in history.published or ():
         published.setdefault(event.persistence_id, []).append(event)
     tallied: dict[str, list[Finding]] = {}
     if history.tally is not None and history.final_states is not None:
@@ -134,7 +134,7 @@ def check_history(history: History) -> HistoryReport:
             history.anchor_of(pid),
             rows.get(pid, []),
             commands.get(pid, {}),
-            published.get(pid, []),
+            None if history.published is None else published.get(pid, []),
             tallied.get(pid, []),
         )
         for pid in sorted(pids)
@@ -151,7 +151,7 @@ def _check_entity(
     anchor: Anchor,
     rows: Sequence[JournalRow],
     commands: Mapping[str, CommandRecord],
-    published: Sequence[PublishedEvent],
+    published: Sequence[PublishedEvent] | None,
     tallied: Sequence[Finding],
 ) -> EntityReport:
     journal = resolve(rows, anchor)
@@ -164,7 +164,7 @@ def _check_entity(
         *twice_findings(pid, runs),
         *order_findings(pid, runs, commands),
         *gap_findings(pid, journal),
-        *publication_findings(pid, journal, published),
+        *(publication_findings(pid, journal, published) if published is not None else ()),
         *tallied,
     ]
     return EntityReport(

@@ -392,6 +392,13 @@ def test_a_chain_event_never_published_is_reported() -> None:
     assert found(report) == {"journaled_not_published": 1}
 
 
+def test_publication_is_not_judged_without_a_published_output() -> None:
+    assert found(check_history(replace(clean(), published=()))) == {"journaled_not_published": 3}
+    report = check_history(replace(clean(), published=None))
+    assert found(report) == {}
+    assert report.ok
+
+
 def test_an_event_published_but_never_journaled_is_reported() -> None:
     ghost = published(row(A, 3, 1, 1, "c9", None))
     wrong_type = replace(published(ROWS[2]), event_type="Other")

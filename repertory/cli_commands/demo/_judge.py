@@ -15,7 +15,6 @@ from repertory.cli_commands.demo._plan import DemoPlan
 from repertory.testing.history import (
     Ack,
     AckOutcome,
-    Anomaly,
     History,
     HistoryReport,
     JournalRow,
@@ -38,7 +37,6 @@ class Verdict:
     deposits_minus_withdrawals: int
     transfers: Mapping[str, int]
     unsettled: int
-    publication_judged: bool = False
 
     @property
     def conserved(self) -> bool:
@@ -46,13 +44,8 @@ class Verdict:
 
     @property
     def anomalies(self) -> dict[str, int]:
-        """Every anomaly found; publication only when judged: the embedded engine publishes no
-        state changes (the journal is the only output), so guarantee 4 is judged on Kafka."""
-        return {
-            name: count
-            for name, count in self.report.counts().items()
-            if count and (self.publication_judged or name != Anomaly.JOURNALED_NOT_PUBLISHED.value)
-        }
+        """Every anomaly found (publication is judged only on Kafka: see ``judge_rows``)."""
+        return {name: count for name, count in self.report.counts().items() if count}
 
     @property
     def exactly_once(self) -> bool:
@@ -161,7 +154,7 @@ def judge_rows(
         sent=sent,
         acks=answered,
         journal=rows,
-        published=published or (),
+        published=published,  # None when embedded: no state changes to judge
         duration_s=duration_s,
         tally=_tally(transfers),
         final_states=opened,
@@ -188,5 +181,4 @@ def judge_rows(
         deposits_minus_withdrawals=moved,
         transfers=counts,
         unsettled=unsettled,
-        publication_judged=published is not None,
     )
