@@ -47,7 +47,7 @@ from repertory.kafka import (
 from repertory.observability import get_logger
 from repertory.observability.http import ObservabilityServer, ReadinessCheck
 from repertory.observability.metrics import RepertoryMetrics, default_metrics
-from repertory.persistence import Journal, Outbox, PersistenceId, SqliteJournal
+from repertory.persistence import EntityIndex, Journal, Outbox, PersistenceId
 from repertory.protocols import (
     CommandEnvelope,
     InputLimits,
@@ -173,7 +173,7 @@ class Engine:
         store = await self._open(stack, None)
         assert self.journal is not None
         store.epoch = await self.journal.claim_epoch()
-        if isinstance(self.journal, SqliteJournal):  # new entities then start without a read
+        if isinstance(self.journal, EntityIndex):  # new entities then start without a read
             store.know_entities(await self.journal.known_entities(KNOWN_ENTITIES_LIMIT))
         outbox = self.journal if isinstance(self.journal, Outbox) else None
         relay = OutboxRelay(outbox, self.serializer) if outbox is not None else None

@@ -53,7 +53,14 @@ class CassandraSettings(Section):
     """Upper bound of statements in one batch (the protocol allows 65535). Default 500."""
 
     max_in_flight: int = Field(default=64, ge=1, le=4096)
-    """Requests one journal keeps outstanding at once; more wait for a slot. Default 64."""
+    """Requests one journal keeps outstanding at once; more wait for a slot. Default 64.
+    Conditional writes have their own bound (``conditional_max_in_flight``)."""
+
+    conditional_max_in_flight: int = Field(default=1024, ge=1, le=32_768)
+    """Conditional writes (and the serial reads that settle them) one journal keeps outstanding
+    at once, apart from ``max_in_flight``. Default 1024: a Paxos round waits on round trips, not
+    on this process, so many at once drain faster (on the dev stack 64 in flight drained about
+    1.7k commands/s, 1024 about 2.7k/s). Lower it if conditional writes time out."""
 
     request_timeout: float = Field(default=10.0, gt=0, le=600)
     """Seconds the driver waits for one request before its outcome counts as unknown."""

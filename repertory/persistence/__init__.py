@@ -4,7 +4,13 @@ The rules every journal follows are stated in :mod:`repertory.persistence._contr
 """
 
 from repertory.persistence._chain import Anchor, ChainLink, ChainResolution, resolve_chain
-from repertory.persistence._contract import MAX_SEQ_NR, Journal, Outbox, SnapshotStore
+from repertory.persistence._contract import (
+    MAX_SEQ_NR,
+    EntityIndex,
+    Journal,
+    Outbox,
+    SnapshotStore,
+)
 from repertory.persistence._memory import (
     Fault,
     FaultHook,
@@ -38,6 +44,7 @@ __all__ = [
     "ChainLink",
     "ChainResolution",
     "ChainTip",
+    "EntityIndex",
     "EventData",
     "EventRecord",
     "Fault",

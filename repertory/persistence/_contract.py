@@ -194,6 +194,17 @@ class Journal(ABC):
         await self.aclose()
 
 
+class EntityIndex(ABC):
+    """A journal that can list the entities it holds, so a runtime starting new entities can
+    skip their recovery reads. Only conditional journals answer: a stale answer is safe there,
+    because a new entity's first write is a compare-and-set that fails if it was not new."""
+
+    @abstractmethod
+    async def known_entities(self, limit: int) -> set[str] | None:
+        """Every entity with rows, a deletion marker or a snapshot (persistence id strings);
+        None past ``limit`` entities, or when the journal's mode cannot vouch for new ones."""
+
+
 class Outbox(ABC):
     """Commands emitted by events, stored with them and delivered (again after a crash)."""
 

@@ -20,7 +20,7 @@ from repertory.config import JournalSettings
 from repertory.errors import JournalUnavailable
 from repertory.persistence import _sqlite_ops as ops
 from repertory.persistence._chain import Anchor
-from repertory.persistence._contract import Outbox
+from repertory.persistence._contract import EntityIndex, Outbox
 from repertory.persistence._records import (
     AtomicWrite,
     EventRecord,
@@ -57,7 +57,7 @@ _Item = AtomicWrite | _Marks
 _Outcome = WriteResult | bool  # a write's result; for marks, whether they were stored
 
 
-class SqliteJournal(ResolvingJournal, Outbox):
+class SqliteJournal(ResolvingJournal, Outbox, EntityIndex):
     """A journal in one SQLite file. Open with :meth:`open` (or :meth:`from_settings`).
 
     Several processes may open one file in conditional mode: each write transaction takes

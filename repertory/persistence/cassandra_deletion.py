@@ -56,6 +56,26 @@ async def raise_marker(
     return current
 
 
+async def known_persistence_ids(
+    cassandra: CassandraSession, keyspace: str, limit: int
+) -> set[str] | None:
+    """Every entity with an opened partition, a deletion marker or a snapshot; None past
+    ``limit`` (the scans stop there). A conditional write opens its partition's ``head_seq``,
+    and partitions keep it through deletion, so the partition keys are enough."""
+    found: set[str] = set()
+    scans = (
+        f"SELECT DISTINCT persistence_id, partition_nr FROM {keyspace}.events",
+        f"SELECT persistence_id FROM {keyspace}.entity_metadata",
+        f"SELECT DISTINCT persistence_id FROM {keyspace}.snapshots",
+    )
+    for scan in scans:
+        async for row in cassandra.stream(scan):
+            found.add(row[0])
+            if len(found) > limit:
+                return None
+    return found
+
+
 async def list_persistence_ids(cassandra: CassandraSession, keyspace: str) -> list[PersistenceId]:
     """Every entity with rows or a marker (a full scan: for the offline check command)."""
     found: set[str] = set()

@@ -18,7 +18,7 @@ from repertory.config import CassandraSecuritySettings, CassandraSettings
 from repertory.errors import JournalUnavailable
 from repertory.observability import get_logger, metrics
 from repertory.persistence._chain import Anchor, resolve_chain
-from repertory.persistence._contract import MAX_SEQ_NR
+from repertory.persistence._contract import MAX_SEQ_NR, EntityIndex
 from repertory.persistence._records import (
     AtomicWrite,
     ChainTip,
@@ -30,7 +30,11 @@ from repertory.persistence._records import (
 from repertory.persistence._resolving import ResolvingJournal, effective_anchor
 from repertory.persistence._rules import validate_writes
 from repertory.persistence.cassandra_batching import routing_key
-from repertory.persistence.cassandra_deletion import list_persistence_ids, raise_marker
+from repertory.persistence.cassandra_deletion import (
+    known_persistence_ids,
+    list_persistence_ids,
+    raise_marker,
+)
 from repertory.persistence.cassandra_epochs import claim_epoch
 from repertory.persistence.cassandra_grouped import GroupedReads
 from repertory.persistence.cassandra_keys import ChainSpan, chain_slice, resolve_keys
@@ -46,7 +50,7 @@ _READ_GROUP = 64  # entities per grouped recovery read
 _UNAVAILABLE = (DriverException, NoHostAvailable, OSError)
 
 
-class CassandraJournal(ResolvingJournal):
+class CassandraJournal(ResolvingJournal, EntityIndex):
     """A journal in one Cassandra keyspace; build it with :meth:`open`."""
 
     def __init__(
@@ -283,6 +287,24 @@ class CassandraJournal(ResolvingJournal):
     async def _persistence_ids(self) -> list[PersistenceId]:
         try:
             return await list_persistence_ids(self._cassandra, self._cassandra.settings.keyspace)
+        except _UNAVAILABLE as exc:
+            raise JournalUnavailable(f"cannot list entities: {exc}") from exc
+
+    async def known_entities(self, limit: int) -> set[str] | None:
+        """Every entity this conditional journal holds rows, a deletion marker or a snapshot
+        for (as persistence id strings); None past ``limit`` entities or in fenced mode. Scans
+        the keyspace's partition keys: meant for start-up, where it lets new entities skip the
+        recovery reads (a stale answer is safe: their first compare-and-set is rejected).
+
+        Raises:
+            JournalUnavailable: the keyspace could not be read.
+        """
+        if self._mode is not JournalMode.CONDITIONAL:
+            return None
+        try:
+            return await known_persistence_ids(
+                self._cassandra, self._cassandra.settings.keyspace, limit
+            )
         except _UNAVAILABLE as exc:
             raise JournalUnavailable(f"cannot list entities: {exc}") from exc
 

@@ -1,10 +1,10 @@
 """The journal's connection to Cassandra: a lazily built cluster, bridged into asyncio.
 
 The driver runs its own I/O thread (libev); its ``ResponseFuture`` callbacks fire there, so
-every result is handed to the event loop with ``call_soon_threadsafe`` and the loop never
-blocks on the network. The ``Cluster`` is built on first use, in the process that uses it,
-because driver threads and sockets do not survive a fork. A semaphore bounds the requests in
-flight so a burst queues here (cheaply) instead of timing out in the driver.
+every result is handed to the event loop and the loop never blocks on the network. The
+``Cluster`` is built on first use, in the process that uses it, because driver threads and
+sockets do not survive a fork. Semaphores bound the requests in flight (conditional writes on
+their own, larger bound) so a burst queues here (cheaply) instead of timing out in the driver.
 """
 
 from __future__ import annotations
@@ -12,11 +12,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import socket
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from cassandra import ConsistencyLevel
-from cassandra.cluster import Cluster, ExecutionProfile, ResponseFuture, Session
+from cassandra.cluster import (
+    Cluster,
+    ExecutionProfile,
+    ResponseFuture,
+    Session,
+)
 from cassandra.policies import (
     DCAwareRoundRobinPolicy,
     ExponentialReconnectionPolicy,
@@ -108,14 +114,15 @@ class CassandraSession:
         self._cluster: Cluster | None = None
         self._session: Session | None = None
         self._prepared: dict[str, PreparedStatement] = {}
-        self._slots = asyncio.Semaphore(settings.max_in_flight)
-        self._in_flight = 0
+        self._slots = _Slots(settings.max_in_flight)
+        self._conditional_slots = _Slots(settings.conditional_max_in_flight)
+        self._handoff: _Handoff | None = None
 
     def __repr__(self) -> str:
         state = "connected" if self._session else "not connected"
         return (
             f"<CassandraSession {state} keyspace={self.settings.keyspace!r}"
-            f" in_flight={self._in_flight}/{self.settings.max_in_flight}>"
+            f" in_flight={self._slots!r} conditional={self._conditional_slots!r}>"
         )
 
     @property
@@ -166,20 +173,26 @@ class CassandraSession:
             self._prepared[cql] = prepared
         return prepared
 
-    async def execute(self, statement: Statement | str, params: Sequence[Any] = ()) -> list[Row]:
+    async def execute(
+        self, statement: Statement | str, params: Sequence[Any] = (), *, conditional: bool = False
+    ) -> list[Row]:
         """Run one request (its first page only) within the in-flight bound.
+
+        Args:
+            conditional: a Paxos request (a conditional write, a serial read): it waits on the
+                ``conditional_max_in_flight`` bound instead of ``max_in_flight``.
 
         Raises:
             the driver's exception, untranslated: callers know what an error means for them.
         """
-        loop = asyncio.get_running_loop()
-        await self._acquire()
+        slots = self._conditional_slots if conditional else self._slots
+        await slots.acquire()
         try:
             future = self.session.execute_async(statement, params or None)
         except BaseException:
-            self._release()
+            slots.release()
             raise
-        return await _page(future, loop, self._release)
+        return await _page(future, self._handoff_here(), slots.release)
 
     async def first_page(self, statement: Statement) -> tuple[list[Row], bool]:
         """Run one request: its first page, and whether more pages follow (not fetched).
@@ -187,14 +200,14 @@ class CassandraSession:
         Raises:
             the driver's exception, untranslated.
         """
-        loop = asyncio.get_running_loop()
-        await self._acquire()
+        slots = self._slots
+        await slots.acquire()
         try:
             future = self.session.execute_async(statement)
         except BaseException:
-            self._release()
+            slots.release()
             raise
-        rows = await _page(future, loop, self._release)
+        rows = await _page(future, self._handoff_here(), slots.release)
         return rows, bool(future.has_more_pages)
 
     async def stream(self, statement: Statement, params: Sequence[Any] = ()) -> AsyncIterator[Row]:
@@ -212,36 +225,92 @@ class CassandraSession:
         the in-flight bound is held only while a page is on its way, so a slow consumer holds
         none.
         """
-        loop = asyncio.get_running_loop()
-        await self._acquire()
+        slots, handoff = self._slots, self._handoff_here()
+        await slots.acquire()
         try:
             future = self.session.execute_async(statement, params or None)
         except BaseException:
-            self._release()
+            slots.release()
             raise
-        page = await _page(future, loop, self._release)
+        page = await _page(future, handoff, slots.release)
         while True:
             pending = None
             if future.has_more_pages:
-                await self._acquire()
-                pending = _page(future, loop, self._release, next_page=True)
+                await slots.acquire()
+                pending = _page(future, handoff, slots.release, next_page=True)
             yield page
             if pending is None:
                 return
             page = await pending
 
-    async def _acquire(self) -> None:
-        await self._slots.acquire()
-        self._in_flight += 1
+    def _handoff_here(self) -> _Handoff:
+        loop = asyncio.get_running_loop()
+        handoff = self._handoff
+        if handoff is None or handoff.loop is not loop:
+            handoff = self._handoff = _Handoff(loop)
+        return handoff
 
-    def _release(self) -> None:
-        self._in_flight -= 1
-        self._slots.release()
+
+class _Slots:
+    """A bound on requests in flight, and how many are."""
+
+    __slots__ = ("_semaphore", "in_flight", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self._semaphore = asyncio.Semaphore(limit)
+        self.limit = limit
+        self.in_flight = 0
+
+    def __repr__(self) -> str:
+        return f"{self.in_flight}/{self.limit}"
+
+    async def acquire(self) -> None:
+        await self._semaphore.acquire()
+        self.in_flight += 1
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._semaphore.release()
+
+
+_Answer = tuple[
+    asyncio.Future[list[Row]], Callable[[], None], list[Row] | None, BaseException | None
+]
+
+
+class _Handoff:
+    """Answers from the driver's thread, handed to one event loop in bursts.
+
+    ``call_soon_threadsafe`` writes to the loop's wake-up socket on every call: a system call
+    in the driver's thread, which gives the GIL up and must win it back from the loop's thread
+    before it reads the next answer. Answers that arrive while a hand-over is pending join it,
+    so a burst of answers costs one wake-up.
+    """
+
+    __slots__ = ("_answers", "_pending", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._answers: deque[_Answer] = deque()
+        self._pending = False
+
+    def put(self, answer: _Answer) -> None:
+        """Queue one answer (from any thread)."""
+        self._answers.append(answer)
+        if not self._pending:  # after the append: a drain that misses it is scheduled anew
+            self._pending = True
+            self.loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        self._pending = False  # before taking: an answer queued from now on schedules a drain
+        answers = self._answers
+        while answers:
+            _settle(*answers.popleft())
 
 
 def _page(
     future: ResponseFuture,
-    loop: asyncio.AbstractEventLoop,
+    handoff: _Handoff,
     done: Callable[[], None],
     *,
     next_page: bool = False,
@@ -252,13 +321,14 @@ def _page(
     the next page the fetch starts before the callbacks are added: a callback added to a
     finished future runs at once with the page it holds, which would be the previous one.
     """
-    result: asyncio.Future[list[Row]] = loop.create_future()
+    result: asyncio.Future[list[Row]] = handoff.loop.create_future()
+    put = handoff.put
 
     def ok(rows: list[Row]) -> None:
-        loop.call_soon_threadsafe(_settle, result, done, rows, None)
+        put((result, done, rows, None))
 
     def failed(exc: BaseException) -> None:
-        loop.call_soon_threadsafe(_settle, result, done, None, exc)
+        put((result, done, None, exc))
 
     future.clear_callbacks()
     if next_page:

@@ -268,3 +268,30 @@ async def test_delete_to_keeps_the_head_for_conditional_writers(open_journal: Op
         WriteOutcome.STORED
     )
     assert [row.seq_nr async for row in journal.replay(pid)] == [4]
+
+
+async def test_known_entities_lists_rows_markers_and_snapshots(open_journal: Opener) -> None:
+    journal = await open_journal(JournalMode.CONDITIONAL, partition_size=4)
+    assert await journal.known_entities(10) == set()
+    written, deleted = PersistenceId("acct", "w"), PersistenceId("acct", "x")
+    await journal.append([write(written, ChainTip(), 1), write(deleted, ChainTip(), 1)])
+    await journal.delete_to(deleted, 1, seen=ChainTip(1, 0, 0), writer_epoch=0)
+    snapshots = await CassandraSnapshotStore.open(journal.session.settings, journal.session)
+    await snapshots.save(
+        SnapshotRecord(
+            persistence_id=PersistenceId("acct", "s"),
+            seq_nr=1,
+            writer_epoch=0,
+            timestamp_ms=1,
+            state_type="S",
+            payload=b"s",
+        )
+    )
+    await snapshots.aclose()
+    assert await journal.known_entities(10) == {"acct|w", "acct|x", "acct|s"}
+    assert await journal.known_entities(2) is None  # past the limit: unknown
+
+
+async def test_fenced_journal_lists_no_known_entities(open_journal: Opener) -> None:
+    journal = await open_journal(JournalMode.FENCED)
+    assert await journal.known_entities(10) is None

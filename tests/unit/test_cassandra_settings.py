@@ -17,6 +17,7 @@ def test_defaults_reach_the_dev_stack_at_quorum() -> None:
     assert (settings.read_consistency, settings.write_consistency) == ("QUORUM", "QUORUM")
     assert settings.serial_consistency == "SERIAL"
     assert settings.batch_max_bytes < 50 * 1024
+    assert settings.conditional_max_in_flight > settings.max_in_flight
 
 
 @pytest.mark.parametrize(
@@ -27,6 +28,7 @@ def test_defaults_reach_the_dev_stack_at_quorum() -> None:
         ({"serial_consistency": "LOCAL_SERIAL"}, "LOCAL_SERIAL"),
         ({"read_consistency": "EACH_QUORUM"}, "cassandra.read_consistency"),
         ({"reconnect_base_delay": 10, "reconnect_max_delay": 1}, "reconnect_max_delay"),
+        ({"conditional_max_in_flight": 0}, "cassandra.conditional_max_in_flight"),
     ],
 )
 def test_refused_combinations_name_the_field(fields: dict[str, object], named: str) -> None:
