@@ -18,6 +18,7 @@ from typing import Any
 
 from cassandra import ConsistencyLevel
 from cassandra.cluster import (
+    EXEC_PROFILE_DEFAULT,
     Cluster,
     ExecutionProfile,
     ResponseFuture,
@@ -76,7 +77,7 @@ def build_cluster(
         contact_points=list(settings.contact_points),
         port=settings.port,
         protocol_version=5,
-        execution_profiles={"default": profile},  # EXEC_PROFILE_DEFAULT's value
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         reconnection_policy=ExponentialReconnectionPolicy(
             settings.reconnect_base_delay,
             settings.reconnect_max_delay,

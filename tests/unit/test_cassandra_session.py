@@ -9,9 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cassandra import ConsistencyLevel
+from cassandra.query import tuple_factory
 
 from repertory.config import CassandraSettings
-from repertory.persistence.cassandra_session import CassandraSession
+from repertory.persistence.cassandra_session import CassandraSession, build_cluster
 
 pytestmark = pytest.mark.unit
 
@@ -107,3 +109,13 @@ async def test_conditional_requests_have_their_own_bound() -> None:
         [("cas 2",)],
         [("cas 3",)],
     ]
+
+
+def test_the_cluster_runs_requests_with_the_settings_profile() -> None:
+    """The profile must be registered under the driver's default key (an object, not the
+    string "default"), or the driver's own defaults apply instead of the settings."""
+    settings = CassandraSettings(request_timeout=3.5, read_consistency="ONE")
+    default = build_cluster(settings).profile_manager.default
+    assert default.request_timeout == 3.5
+    assert default.consistency_level == ConsistencyLevel.ONE
+    assert default.row_factory is tuple_factory
