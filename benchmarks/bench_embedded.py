@@ -4,8 +4,9 @@ One process, a fresh SQLite file per run: ``--accounts`` openings, then ``--comm
 deposits, withdrawals and transfers (the demo's seeded plan) sent through ``Engine.ask`` by
 ``--lanes`` concurrent senders (one entity's commands share a lane, in order, as in the demo).
 For each transfer share it prints the median commands/s (acknowledged plan commands over the
-time until the last acknowledgement), the median process CPU time per command, and the time
-until every transfer settled; then the raw journal (``bench_sqlite_journal``: appends with
+time until the last acknowledgement), the median process CPU time per command and the part of
+it spent on the event loop's thread (the rest is SQLite's threads), and the time until every
+transfer settled; then the raw journal (``bench_sqlite_journal``: appends with
 group commit, no engine) in the same run, for scale.
 
     .venv/bin/python benchmarks/bench_embedded.py [--accounts 1000] [--commands 50000]
@@ -51,6 +52,7 @@ _DEFAULT_SWITCH = sys.getswitchinterval()
 class Run:
     rate: float
     cpu_us: float
+    loop_us: float
     settle_s: float
 
 
@@ -93,15 +95,16 @@ async def _run(
             tune_interpreter()
         if profile is not None:
             profile.enable()
-        began, cpu = time.perf_counter(), time.process_time()
+        began, cpu, loop = time.perf_counter(), time.process_time(), time.thread_time()
         await asyncio.gather(*(_send(engine, items) for items in by_lane.values()))
         elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
+        loop = time.thread_time() - loop
         transfers = [p.entity_id for p in stream if p.entity_type == "transfer"]
         await _settled(engine, transfers)
         settle = time.perf_counter() - began
         if profile is not None:
             profile.disable()
-    return Run(len(stream) / elapsed, cpu / len(stream) * 1e6, settle)
+    return Run(len(stream) / elapsed, cpu / len(stream) * 1e6, loop / len(stream) * 1e6, settle)
 
 
 def _measure(args: argparse.Namespace, share: float, profile: cProfile.Profile | None) -> Run:
@@ -143,9 +146,11 @@ def main() -> None:
                 profile = None
         rate = statistics.median(r.rate for r in runs)
         cpu = statistics.median(r.cpu_us for r in runs)
+        loop = statistics.median(r.loop_us for r in runs)
         settle = statistics.median(r.settle_s for r in runs)
         print(
-            f"transfers {share:>4.0%}: {rate:>8,.0f} commands/s  {cpu:>5.0f} us CPU/command  "
+            f"transfers {share:>4.0%}: {rate:>8,.0f} commands/s  {cpu:>5.0f} us CPU/command "
+            f"({loop:.0f} on the loop)  "
             f"all settled after {settle:.2f} s  (runs: {', '.join(f'{r.rate:,.0f}' for r in runs)})"
         )
     with tempfile.TemporaryDirectory(prefix="bench-embedded-") as directory:

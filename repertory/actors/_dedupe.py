@@ -70,13 +70,15 @@ class DedupeWindow:
             self._note_offset(source)
         if not command_id or self._max_count == 0:
             return
-        if self._ids is None:
-            self._ids = OrderedDict()
-        self._ids[command_id] = seen
-        self._ids.move_to_end(command_id)
-        while len(self._ids) > self._max_count:
-            self._ids.popitem(last=False)
-        if now - next(iter(self._ids.values())).at > self._max_age:
+        ids = self._ids
+        if ids is None:
+            ids = self._ids = OrderedDict()
+        elif command_id in ids:
+            ids.move_to_end(command_id)  # a new id goes last by itself
+        ids[command_id] = seen
+        while len(ids) > self._max_count:
+            ids.popitem(last=False)
+        if now - next(iter(ids.values())).at > self._max_age:
             self._expire(now)
 
     def observe(self, record: StoredEvent, now: float) -> None:

@@ -8,8 +8,8 @@ acknowledged by the journal.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
 
 __all__ = ["NO_REPLY", "Effect", "Emit"]
 
@@ -41,8 +41,10 @@ class Emit:
     command: object
 
 
-@dataclass(frozen=True, slots=True)
-class Effect(Generic[S, E]):
+_FIELDS = ("events", "reply", "rejection", "emits", "side_effects", "stop_after")
+
+
+class Effect(tuple[Any, ...], Generic[S, E]):
     """The outcome of ``on_command``; build one with the class methods, refine it with ``then_*``.
 
     Examples::
@@ -51,14 +53,71 @@ class Effect(Generic[S, E]):
         Effect.reject(InsufficientFunds(balance=state.balance))
         Effect.persist(Withdrawn(amount=5)).emit(Emit("account", "b", Deposit(amount=5)))
         Effect.none().then_reply(lambda s: s.balance)
+
+    An immutable tuple of its six fields (in the order of the constructor's arguments): handlers
+    build one or two per command, and a tuple is built in one step where a frozen dataclass
+    sets each field through a descriptor. The runtime unpacks it; handlers and tests read the
+    named fields. Equal effects have equal fields (handler functions compare by identity).
     """
 
-    events: tuple[E, ...] = ()
-    reply: Callable[[S], object] | None = None
-    rejection: Exception | None = None
-    emits: tuple[Emit, ...] = ()
-    side_effects: tuple[Callable[[S], object], ...] = ()
-    stop_after: bool = False
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        events: tuple[E, ...] = (),
+        reply: Callable[[S], object] | None = None,
+        rejection: Exception | None = None,
+        emits: tuple[Emit, ...] = (),
+        side_effects: tuple[Callable[[S], object], ...] = (),
+        stop_after: bool = False,
+    ) -> Effect[S, E]:
+        return _make(cls, (events, reply, rejection, emits, side_effects, stop_after))
+
+    @property
+    def events(self) -> tuple[E, ...]:
+        """The events to persist, as one atomic write (empty: persist nothing)."""
+        return self[0]  # type: ignore[no-any-return]
+
+    @property
+    def reply(self) -> Callable[[S], object] | None:
+        """Computes the reply from the state after the events, or None for no reply."""
+        return self[1]  # type: ignore[no-any-return]
+
+    @property
+    def rejection(self) -> Exception | None:
+        """The error the asker gets raised (a refusal), or None."""
+        return self[2]  # type: ignore[no-any-return]
+
+    @property
+    def emits(self) -> tuple[Emit, ...]:
+        """Commands for other entities, sent once the events are committed."""
+        return self[3]  # type: ignore[no-any-return]
+
+    @property
+    def side_effects(self) -> tuple[Callable[[S], object], ...]:
+        """Run on the committed state after the events are committed."""
+        return self[4]  # type: ignore[no-any-return]
+
+    @property
+    def stop_after(self) -> bool:
+        """Stop the entity once the effect is carried out."""
+        return self[5]  # type: ignore[no-any-return]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in zip(_FIELDS, self, strict=True))
+        return f"Effect({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        """The fields as ``__new__`` takes them, for ``copy`` and ``pickle``."""
+        return tuple(self)
 
     @classmethod
     def persist(cls, events: E | Iterable[E]) -> Effect[Any, E]:
@@ -67,7 +126,7 @@ class Effect(Generic[S, E]):
         batch: tuple[Any, ...] = tuple(events) if isinstance(events, _SEQUENCES) else (events,)
         if not batch:
             raise ValueError("Effect.persist needs at least one event; use Effect.none()")
-        return _new_effect(batch, None, None, (), (), False)
+        return _make(Effect, (batch, None, None, (), (), False))
 
     @classmethod
     def none(cls) -> Effect[Any, Any]:
@@ -77,7 +136,7 @@ class Effect(Generic[S, E]):
     @classmethod
     def reply_with(cls, value: object) -> Effect[Any, Any]:
         """Change nothing and answer ``value``."""
-        return _new_effect((), lambda _state: value, None, (), (), False)
+        return _make(Effect, ((), lambda _state: value, None, (), (), False))
 
     @classmethod
     def reject(cls, error: Exception) -> Effect[Any, Any]:
@@ -85,66 +144,50 @@ class Effect(Generic[S, E]):
 
         A rejection is a business answer (``InsufficientFunds``), not a failure of the entity.
         """
-        return _new_effect((), None, error, (), (), False)
+        return _make(Effect, ((), None, error, (), (), False))
 
     @classmethod
     def stop(cls) -> Effect[Any, Any]:
         """Stop the entity after this command (it is recovered on its next command)."""
-        return Effect(stop_after=True)
+        return _make(Effect, ((), None, None, (), (), True))
 
     def then_reply(self, reply: Callable[[S], object]) -> Effect[S, E]:
         """Answer with ``reply(state after the events)``, sent once the events are committed."""
-        if self.rejection is not None:
+        if self is _NONE:  # a query: the common case, without unpacking
+            return _make(Effect, ((), reply, None, (), (), False))
+        events, _, rejection, emits, side_effects, stop_after = self
+        if rejection is not None:
             self._refuse_on_rejection("then_reply")
-        return _new_effect(self.events, reply, None, self.emits, self.side_effects, self.stop_after)
+        return _make(Effect, (events, reply, None, emits, side_effects, stop_after))
 
     def then_run(self, side_effect: Callable[[S], object]) -> Effect[S, E]:
         """Run ``side_effect(state)`` after the events are committed: at most once, never on
         replay. An awaitable it returns is awaited in a task of the runtime; errors are logged."""
         self._refuse_on_rejection("then_run")
-        return replace(self, side_effects=(*self.side_effects, side_effect))
+        events, reply, rejection, emits, side_effects, stop_after = self
+        return _make(
+            Effect, (events, reply, rejection, emits, (*side_effects, side_effect), stop_after)
+        )
 
     def emit(self, *commands: Emit) -> Effect[S, E]:
         """Send commands to other entities once this effect's events are committed."""
-        if not self.events:
+        events, reply, rejection, emits, side_effects, stop_after = self
+        if not events:
             raise ValueError("Effect.emit needs persisted events to derive command ids from")
-        return replace(self, emits=(*self.emits, *commands))
+        return _make(
+            Effect, (events, reply, rejection, (*emits, *commands), side_effects, stop_after)
+        )
 
     def then_stop(self) -> Effect[S, E]:
         """Stop the entity once this effect is carried out."""
-        return replace(self, stop_after=True)
+        return _make(Effect, (*self[:5], True))
 
     def _refuse_on_rejection(self, name: str) -> None:
-        if self.rejection is not None:
+        if self[2] is not None:
             raise ValueError(f"a rejection is the reply; {name} cannot follow Effect.reject")
 
 
+_make = cast("Callable[[type, tuple[Any, ...]], Effect[Any, Any]]", tuple.__new__)
+"""``_make(Effect, fields)``: an effect in one step, without ``__new__``'s keyword handling."""
 _NONE: Effect[Any, Any] = Effect()
 _SEQUENCES = (list, tuple)
-
-# A frozen dataclass's ``__init__`` goes through ``object.__setattr__`` once per field, several
-# times slower than setting the slots directly; effects are built once or twice per command, so
-# the class methods above build them here (same fields, same equality and hash).
-_new = object.__new__
-_set_events, _set_reply, _set_rejection, _set_emits, _set_side_effects, _set_stop_after = (
-    Effect.__dict__[name].__set__
-    for name in ("events", "reply", "rejection", "emits", "side_effects", "stop_after")
-)
-
-
-def _new_effect(
-    events: tuple[Any, ...],
-    reply: Callable[[Any], object] | None,
-    rejection: Exception | None,
-    emits: tuple[Emit, ...],
-    side_effects: tuple[Callable[[Any], object], ...],
-    stop_after: bool,
-) -> Effect[Any, Any]:
-    effect: Effect[Any, Any] = _new(Effect)
-    _set_events(effect, events)
-    _set_reply(effect, reply)
-    _set_rejection(effect, rejection)
-    _set_emits(effect, emits)
-    _set_side_effects(effect, side_effects)
-    _set_stop_after(effect, stop_after)
-    return effect

@@ -120,9 +120,15 @@ class Entity:
             if self.phase is _RUNNING or self._recover_at_once():
                 work = self.work
                 mailbox = self.mailbox
-                if not mailbox and (work is None or not self._group_full(work)):
-                    self._run_now(work, delivery)
-                    return
+                if not mailbox:
+                    if work is None:
+                        self._run_alone(delivery)
+                        return
+                    pending = work.next
+                    if pending is None or not pending.full:
+                        self.handle(work, delivery)
+                        self.advance(work)
+                        return
                 if mailbox is None:
                     mailbox = self.mailbox = deque()
                 mailbox.append(delivery)
@@ -172,29 +178,29 @@ class Entity:
 
     # -- running commands -------------------------------------------------------------------
 
-    def _run_now(self, work: Work | None, delivery: Delivery) -> None:
-        if work is None:
-            # Nothing pending: a command that writes nothing and does not stop needs no Work.
-            if (delivery.command_id or delivery.source is not None) and answer_duplicate(
-                self, None, delivery
-            ):
-                return
-            try:
-                effect = run_command(self.entity_type, self.state, delivery)
-            except HandlerFailure as failure:
-                work = self.work = Work(self.state, self.seq_nr)
-                on_handler_failure(self, work, delivery, failure)
-                self.advance(work)
-                return
-            if not effect.events and not effect.stop_after:
-                self._complete(delivery)
-                if self.metrics is not None:
-                    self._handled(delivery)
-                return
+    def _run_alone(self, delivery: Delivery) -> None:
+        """Run a command with nothing pending: one that writes nothing and does not stop is
+        done at once and needs no ``Work``."""
+        keyed = delivery.command_id or delivery.source is not None
+        if keyed and answer_duplicate(self, None, delivery):
+            return
+        try:
+            effect = run_command(self.entity_type, self.state, delivery)
+        except HandlerFailure as failure:
             work = self.work = Work(self.state, self.seq_nr)
-            self._add(work, delivery, effect)
-        else:
-            self.handle(work, delivery)
+            on_handler_failure(self, work, delivery, failure)
+            self.advance(work)
+            return
+        if not effect[0] and not effect[5]:  # no events, no stop
+            if keyed or delivery.future is not None or delivery.after is not None:
+                self._complete(delivery)
+            else:  # a tell that changed nothing: its state is all it leaves
+                self.state = delivery.state_after
+            if self.metrics is not None:
+                self._handled(delivery)
+            return
+        work = self.work = Work(self.state, self.seq_nr)
+        self._add(work, delivery, effect)
         self.advance(work)
 
     @staticmethod
@@ -240,9 +246,9 @@ class Entity:
 
     def _add(self, work: Work, delivery: Delivery, effect: Effect[Any, Any]) -> None:
         work.pending_state = delivery.state_after
-        if effect.stop_after:
+        if effect[5]:  # stop_after
             work.halt = "stop"
-        if effect.events:
+        if effect[0]:  # events
             group = work.next
             if group is None:
                 settings = self.runtime.settings

@@ -48,7 +48,7 @@ class Group:
         the last carries the command's reply and emitted commands."""
         self.entries.append(delivery)
         stored = self.stored
-        events = effect.events
+        events, _, _, emits, _, _ = effect
         if len(events) == 1:  # the common case, without the loop's bookkeeping
             record = new_stored_event(
                 seq_nr + 1,
@@ -57,7 +57,7 @@ class Group:
                 delivery.command_id,
                 delivery.source,
                 delivery.reply,
-                effect.emits,
+                emits,
                 True,
             )
             stored.append(record)
@@ -74,7 +74,7 @@ class Group:
                     delivery.command_id,
                     delivery.source,
                     delivery.reply if ends else NO_REPLY,
-                    effect.emits if ends else (),
+                    emits if ends else (),
                     ends,
                 )
                 stored.append(record)
@@ -181,15 +181,15 @@ def run_command(
         effect = entity_type.on_command(state, delivery.command)
         if type(effect) is not Effect and not isinstance(effect, Effect):
             raise TypeError(f"on_command returned {type(effect).__name__}, not an Effect")
-        if effect.rejection is not None:
-            reply: Any = Rejection(effect.rejection)
+        events, reply_to, rejection, emits, side_effects, _ = effect
+        if rejection is not None:
+            reply: Any = Rejection(rejection)
         else:
-            events = effect.events
             if events:
                 on_event = entity_type.on_event
                 for event in events:
                     state = on_event(state, event)
-            reply = effect.reply(state) if effect.reply is not None else NO_REPLY
+            reply = reply_to(state) if reply_to is not None else NO_REPLY
     except Exception as exc:
         raise HandlerFailure(repr(exc)) from exc
     delivery.state_after = state
@@ -198,5 +198,5 @@ def run_command(
     delivery.duplicates = None
     # Kept only when something follows the commit: the rest of the effect (its reply function,
     # its events, now in the stored records) need not live until the write is acknowledged.
-    delivery.after = effect if effect.side_effects or effect.emits else None
+    delivery.after = effect if side_effects or emits else None
     return effect

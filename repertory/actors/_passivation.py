@@ -41,6 +41,12 @@ class Passivation:
     def active(self) -> int:
         return self._count
 
+    @property
+    def by_type(self) -> dict[str, OrderedDict[str, Entity]]:
+        """Active entities per type name, by entity id, least recently used first: the same dict
+        for the registry's whole life, for ``EntityRuntime.offer`` to read (not to change)."""
+        return self._by_type
+
     def start(self) -> None:
         self._task = self._runtime.spawn(self._timer())
 

@@ -96,6 +96,8 @@ class EntityRuntime:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.snapshots = Snapshots(store, self.spawn, snapshots_wait_for_commit)
         self.passivation = Passivation(self)
+        self._active = self.passivation.by_type
+        self._mailbox_size = self.settings.mailbox_size
         self.batcher = WriteBatcher(
             store,
             self.spawn,
@@ -278,9 +280,15 @@ class EntityRuntime:
             raise ActorDeadError("the entity runtime is stopped")
         if now is None:
             now = self.clock.now()
-        entity = self.passivation.activate(entity_type, entity_id, now)
+        # ``passivation.activate`` spelled out for an active entity: this runs for every command.
+        entities = self._active.get(entity_type.name)
+        if entities is not None and (entity := entities.get(entity_id)) is not None:
+            entities.move_to_end(entity_id)
+            entity.last_used = now
+        else:
+            entity = self.passivation.activate(entity_type, entity_id, now)
         mailbox = entity.mailbox
-        if mailbox is None or len(mailbox) < self.settings.mailbox_size:
+        if mailbox is None or len(mailbox) < self._mailbox_size:
             entity.enqueue(delivery, now)
             return None
         return entity

@@ -10,9 +10,9 @@ back with its next write (a journal keeps its chain tip there).
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
 from repertory.actors._effect import NO_REPLY, Emit
 
@@ -38,13 +38,16 @@ class CommandSource:
     offset: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StoredEvent:
+class StoredEvent(NamedTuple):
     """One event and what the runtime records with it.
 
     ``ends_command`` marks the last event of a command, which alone carries its ``reply`` and
     ``emits``; ``timestamp`` is the command's (seconds since the epoch), so a command run twice
     stores identical rows.
+
+    A named tuple, not a frozen dataclass: the runtime makes one per event, and a tuple is built
+    in one step where a frozen dataclass sets each field through a descriptor. Build it with
+    keywords: the order of the fields is the runtime's own business.
     """
 
     seq_nr: int
@@ -156,35 +159,17 @@ class EventStore(Protocol):
 
 
 # Frozen dataclasses build through ``object.__setattr__`` once per field, several times slower
-# than setting their slots directly. The runtime makes a few of these records per command, so it
+# than setting their slots directly. The runtime makes these records for every write, so it
 # builds them with the functions below: the same fields, equality, hash and repr.
 _new = object.__new__
+_make_tuple = cast("Callable[[type, tuple[Any, ...]], StoredEvent]", tuple.__new__)
+"""``_make_tuple(StoredEvent, fields)``: a record in one step (``new_stored_event``)."""
 
 
 def _setters(cls: type, *names: str) -> tuple[Any, ...]:
     return tuple(cls.__dict__[name].__set__ for name in names)
 
 
-(
-    _se_seq_nr,
-    _se_event,
-    _se_timestamp,
-    _se_command_id,
-    _se_source,
-    _se_reply,
-    _se_emits,
-    _se_ends_command,
-) = _setters(
-    StoredEvent,
-    "seq_nr",
-    "event",
-    "timestamp",
-    "command_id",
-    "source",
-    "reply",
-    "emits",
-    "ends_command",
-)
 _ew_persistence_id, _ew_events, _ew_position, _ew_size = _setters(
     EntityWrite, "persistence_id", "events", "position", "size"
 )
@@ -201,17 +186,10 @@ def new_stored_event(
     emits: tuple[Emit, ...],
     ends_command: bool,
 ) -> StoredEvent:
-    """``StoredEvent(...)`` with positional fields, built without the frozen-init cost."""
-    record: StoredEvent = _new(StoredEvent)
-    _se_seq_nr(record, seq_nr)
-    _se_event(record, event)
-    _se_timestamp(record, timestamp)
-    _se_command_id(record, command_id)
-    _se_source(record, source)
-    _se_reply(record, reply)
-    _se_emits(record, emits)
-    _se_ends_command(record, ends_command)
-    return record
+    """``StoredEvent(...)`` with positional fields, without the keyword handling."""
+    return _make_tuple(
+        StoredEvent, (seq_nr, event, timestamp, command_id, source, reply, emits, ends_command)
+    )
 
 
 def new_entity_write(

@@ -45,6 +45,7 @@ from repertory.actors._store import (
     StoredEvent,
     WriteAck,
     WriteStatus,
+    new_write_ack,
 )
 from repertory.errors import WriterFenced
 from repertory.observability.metrics import RepertoryMetrics
@@ -82,6 +83,7 @@ KNOWN_ENTITIES_LIMIT = 500_000
 it the index is dropped and every activation reads the journal."""
 _Encoded = tuple[str, str, str, int, bytes]
 """An emitted command as stored: ``(entity type, entity id, type name, version, payload)``."""
+_NO_EMITS: tuple[_Encoded, ...] = ()
 
 
 class JournalEventStore:
@@ -231,11 +233,11 @@ class JournalEventStore:
         metrics = self.metrics
         if metrics is None:
             results = await self.journal.append(atomic)
-            return [WriteAck(_STATUS[r.outcome], r.tip) for r in results], atomic
+            return [new_write_ack(_STATUS[r.outcome], r.tip) for r in results], atomic
         started = time.perf_counter()
         results = await self.journal.append(atomic)
         elapsed = time.perf_counter() - started
-        acks = [WriteAck(_STATUS[r.outcome], r.tip) for r in results]
+        acks = [new_write_ack(_STATUS[r.outcome], r.tip) for r in results]
         observe_write(metrics, writes, acks, elapsed, end_to_end=self.end_to_end)
         return acks, atomic
 
@@ -291,15 +293,16 @@ class JournalEventStore:
             if len(known) > KNOWN_ENTITIES_LIMIT:
                 self._known = None
         after = write.position if isinstance(write.position, ChainTip) else _ORIGIN
+        event_data = self._event_data
         events = []
         outbox: list[OutboxEntry] = []
         for event in write.events:
             if not event.emits:
-                events.append(self._event_data(event, []))
+                events.append(event_data(event, _NO_EMITS))
                 continue
             # Emitted commands are encoded once: into the reply bytes and into the outbox.
             emits = [self._encode_emit(emit) for emit in event.emits]
-            events.append(self._event_data(event, emits))
+            events.append(event_data(event, emits))
             if self._outbox:
                 outbox.extend(
                     new_outbox_entry(f"{pid}:{event.seq_nr}:{i}", f"{t}|{e}", name, version, data)
@@ -312,19 +315,21 @@ class JournalEventStore:
     def _encode_emit(self, emit: Emit) -> _Encoded:
         return (emit.entity_type, emit.entity_id, *self.serializer.encode_message(emit.command))  # type: ignore[arg-type]
 
-    def _event_data(self, event: StoredEvent, emits: list[_Encoded]) -> EventData:
-        type_name, version, payload = self.serializer.encode_message(event.event)
-        source = event.source
+    def _event_data(self, event: StoredEvent, emits: Sequence[_Encoded]) -> EventData:
+        _, value, timestamp, command_id, source, reply, _, ends_command = event
+        type_name, version, payload = self.serializer.encode_message(value)
         return new_event_data(
             type_name,
             version,
             payload,
-            int(event.timestamp * 1000),
-            event.command_id,
+            int(timestamp * 1000),
+            command_id,
             None
             if source is None
             else RecordSource(topic=source.topic, partition=source.partition, offset=source.offset),
-            self._encode_ending(event, emits) if event.ends_command else None,
+            self._packer.pack({"r": self._encode_value(reply), "e": emits})
+            if ends_command
+            else None,
         )
 
     def _stored(self, row: EventRecord) -> StoredEvent:
@@ -352,10 +357,6 @@ class JournalEventStore:
         )
 
     # -- reply bytes: the reply value and the emitted commands ---------------------------------
-
-    def _encode_ending(self, event: StoredEvent, emits: list[_Encoded]) -> bytes:
-        packed: bytes = self._packer.pack({"r": self._encode_value(event.reply), "e": emits})
-        return packed
 
     def _decode_ending(self, data: bytes) -> tuple[Any, tuple[Emit, ...]]:
         raw = msgpack.unpackb(data, raw=False)
