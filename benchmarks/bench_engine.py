@@ -9,7 +9,8 @@ keyspaces (dropped afterwards). ``--mode fenced`` (the default) measures the Kaf
   each drain them; commands/s = N / (time until the last state change is read).
 - latency: commands offered at a fixed rate (default 50% of repertory's measured maximum),
   command produced → state change read, for repertory and for the raw loop run strictly one
-  step after another (consume → write → transaction, one batch at a time).
+  step after another (consume → write → transaction, one batch at a time). The client that
+  produces and reads runs in a process of its own (``_offered_load``).
 
 ``--mode conditional`` measures the same pair with a conditional Cassandra journal, which runs
 without Kafka (``_raw_conditional``): commands are offered in process (at most ``--in-flight``
@@ -26,8 +27,10 @@ commit pays) instead of round robin (``_workload``). ``--metrics on`` runs reper
 metrics endpoint on (every layer records); ``--metrics compare --repeat N`` measures only the
 fenced engine's throughput, N times with metrics off and N times on, interleaved (off/on, then
 on/off, ...), and prints both medians. ``--skip-throughput --rate R`` runs only the fenced
-latency pair at R commands/s (a quicker loop while working on latency). Every run prints its
-settings and the machine's load average.
+latency pair at R commands/s (a quicker loop while working on latency). ``--warm-latency``
+measures latency after one unmeasured command per entity (entities active, as in a service that
+has been running), for both systems. Every run prints its settings and the machine's load
+average.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from _deposits import ACCOUNT, DEPOSIT, REGISTRY, command
+from _offered_load import measure
 from _raw_conditional import conditional_pair
 from _raw_loop import RawLoop
 from _stack import Stack, read_output
@@ -197,7 +201,7 @@ async def throughput(stack: Stack, make: System, commands: int, workload: Worklo
 
 
 async def latency(
-    stack: Stack, make: System, rate: float, seconds: float, workload: Workload
+    stack: Stack, make: System, rate: float, seconds: float, workload: Workload, warm: bool
 ) -> tuple[float, float]:
     topics = await stack.topic_set()
     keyspace = await stack.keyspace()
@@ -208,38 +212,9 @@ async def latency(
     ready: asyncio.Event | None = getattr(system, "ready", None)
     if ready is not None:
         await asyncio.wait_for(ready.wait(), timeout=60)
-    sent: dict[str, float] = {}
-    lat: list[float] = []
-
-    def arrived(record: Any) -> None:
-        cid = dict(record.headers)["command_id"].decode()
-        if cid in sent:
-            lat.append(time.monotonic() - sent.pop(cid))
-
-    total = int(rate * seconds)
-    chosen = workload.entities_of(total, start=1)
-    reading = asyncio.Event()
-    reader = asyncio.create_task(
-        read_output(stack.bootstrap, topics["changes"], total, arrived, reading)
-    )
-    await asyncio.wait_for(reading.wait(), timeout=60)  # its start-up is not the systems' latency
-    async with AIOKafkaProducer(
-        bootstrap_servers=stack.bootstrap, acks="all", enable_idempotence=True, linger_ms=0
-    ) as producer:
-        tick, per_tick = 0.01, rate * 0.01
-        start, due = time.monotonic(), 0.0
-        for i in range(total):
-            due += 1
-            ahead = due / per_tick * tick - (time.monotonic() - start)
-            if ahead > 0:  # paced: never faster than the offered rate
-                await asyncio.sleep(ahead)
-            e = command(chosen[i], int(time.time() * 1000))
-            sent[e.command_id] = time.monotonic()
-            await producer.send(
-                topics["commands"], encode_command(e), key=e.key(), headers=e.headers()
-            )
-        await producer.flush()
-    await asyncio.wait_for(reader, timeout=120)
+    warmup = workload.entities if warm else 0
+    chosen = workload.entities_of(warmup + int(rate * seconds), start=1)
+    lat = await measure(stack.bootstrap, topics, rate, chosen, warmup)
     stop.set()
     await runner
     q = statistics.quantiles(lat, n=100)
@@ -310,10 +285,13 @@ async def fenced_pair(stack: Stack, args: argparse.Namespace, workload: Workload
         print(f"throughput raw loop       {raw:9.0f} commands/s")
         print(f"throughput repertory      {ours:9.0f} commands/s   ratio {ours / raw:.2f}")
         rate = args.rate or ours * 0.5
-    p50, p99 = await latency(stack, engine_system, rate, args.latency_seconds, workload)
+    warm = args.warm_latency
+    if warm:
+        print(f"latency after a warm-up of {workload.entities} commands (not measured)")
+    p50, p99 = await latency(stack, engine_system, rate, args.latency_seconds, workload, warm)
     print(f"latency repertory     @{rate:7.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
     p50, p99 = await latency(
-        stack, lambda s, t, k: RawLoop(s, t, k, True), rate, args.latency_seconds, workload
+        stack, lambda s, t, k: RawLoop(s, t, k, True), rate, args.latency_seconds, workload, warm
     )
     print(f"latency raw sequential @{rate:7.0f}/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
 
@@ -384,6 +362,12 @@ if __name__ == "__main__":
         type=float,
         default=0.0,
         help="Zipf exponent s of the entity choice (1.1: hot keys); 0: uniform round robin",
+    )
+    parser.add_argument(
+        "--warm-latency",
+        action="store_true",
+        help="fenced mode: offer one command per entity (uniform) before measuring latency, so "
+        "it is measured with every entity active (steady state); default: from a cold start",
     )
     parser.add_argument(
         "--skip-throughput",
