@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
 
+from repertory.actors._store import slot_setters
 from repertory.persistence import (
     AtomicWrite,
     ChainTip,
@@ -28,10 +28,6 @@ _NO_METADATA: Mapping[str, str] = {}
 """Shared by every row without metadata; never mutated."""
 
 
-def _setters(cls: type, *names: str) -> tuple[Any, ...]:
-    return tuple(cls.__dict__[name].__set__ for name in names)
-
-
 (
     _ed_event_type,
     _ed_schema_version,
@@ -41,7 +37,7 @@ def _setters(cls: type, *names: str) -> tuple[Any, ...]:
     _ed_source,
     _ed_reply,
     _ed_metadata,
-) = _setters(
+) = slot_setters(
     EventData,
     "event_type",
     "schema_version",
@@ -52,11 +48,11 @@ def _setters(cls: type, *names: str) -> tuple[Any, ...]:
     "reply",
     "metadata",
 )
-_aw_persistence_id, _aw_writer_epoch, _aw_after, _aw_events, _aw_outbox = _setters(
+_aw_persistence_id, _aw_writer_epoch, _aw_after, _aw_events, _aw_outbox = slot_setters(
     AtomicWrite, "persistence_id", "writer_epoch", "after", "events", "outbox"
 )
 _oe_message_id, _oe_destination, _oe_message_type, _oe_schema_version, _oe_payload, _oe_metadata = (
-    _setters(
+    slot_setters(
         OutboxEntry,
         "message_id",
         "destination",

@@ -166,14 +166,15 @@ _make_tuple = cast("Callable[[type, tuple[Any, ...]], StoredEvent]", tuple.__new
 """``_make_tuple(StoredEvent, fields)``: a record in one step (``new_stored_event``)."""
 
 
-def _setters(cls: type, *names: str) -> tuple[Any, ...]:
+def slot_setters(cls: type, *names: str) -> tuple[Any, ...]:
+    """The ``__set__`` of each named slot of ``cls``, to fill a frozen instance directly."""
     return tuple(cls.__dict__[name].__set__ for name in names)
 
 
-_ew_persistence_id, _ew_events, _ew_position, _ew_size = _setters(
+_ew_persistence_id, _ew_events, _ew_position, _ew_size = slot_setters(
     EntityWrite, "persistence_id", "events", "position", "size"
 )
-_wa_status, _wa_position = _setters(WriteAck, "status", "position")
+_wa_status, _wa_position = slot_setters(WriteAck, "status", "position")
 
 
 def new_stored_event(

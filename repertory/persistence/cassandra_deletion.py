@@ -7,6 +7,7 @@ range deletes: nothing ever writes them again, so they need no condition.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from repertory.errors import JournalUnavailable
@@ -56,33 +57,37 @@ async def raise_marker(
     return current
 
 
+_ENTITY_SCANS = (
+    "SELECT DISTINCT persistence_id, partition_nr FROM {}.events",
+    "SELECT persistence_id FROM {}.entity_metadata",
+    "SELECT DISTINCT persistence_id FROM {}.snapshots",
+)
+"""Where an entity leaves its id: its partitions, its deletion marker, its snapshots."""
+
+
 async def known_persistence_ids(
     cassandra: CassandraSession, keyspace: str, limit: int
 ) -> set[str] | None:
     """Every entity with an opened partition, a deletion marker or a snapshot; None past
     ``limit`` (the scans stop there). A conditional write opens its partition's ``head_seq``,
     and partitions keep it through deletion, so the partition keys are enough."""
-    found: set[str] = set()
-    scans = (
-        f"SELECT DISTINCT persistence_id, partition_nr FROM {keyspace}.events",
-        f"SELECT persistence_id FROM {keyspace}.entity_metadata",
-        f"SELECT DISTINCT persistence_id FROM {keyspace}.snapshots",
-    )
-    for scan in scans:
-        async for row in cassandra.stream(scan):
-            found.add(row[0])
-            if len(found) > limit:
-                return None
-    return found
+    return await _scan_ids(cassandra, keyspace, _ENTITY_SCANS, limit)
 
 
 async def list_persistence_ids(cassandra: CassandraSession, keyspace: str) -> list[PersistenceId]:
     """Every entity with rows or a marker (a full scan: for the offline check command)."""
+    found = await _scan_ids(cassandra, keyspace, _ENTITY_SCANS[:2], None)
+    return sorted(PersistenceId.parse(pid) for pid in found or ())
+
+
+async def _scan_ids(
+    cassandra: CassandraSession, keyspace: str, scans: Sequence[str], limit: int | None
+) -> set[str] | None:
+    """The persistence ids the scans return; None once more than ``limit`` are found."""
     found: set[str] = set()
-    async for row in cassandra.stream(
-        f"SELECT DISTINCT persistence_id, partition_nr FROM {keyspace}.events"
-    ):
-        found.add(row[0])
-    async for row in cassandra.stream(f"SELECT persistence_id FROM {keyspace}.entity_metadata"):
-        found.add(row[0])
-    return sorted(PersistenceId.parse(pid) for pid in found)
+    for scan in scans:
+        async for row in cassandra.stream(scan.format(keyspace)):
+            found.add(row[0])
+            if limit is not None and len(found) > limit:
+                return None
+    return found

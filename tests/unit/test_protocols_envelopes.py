@@ -106,16 +106,7 @@ def test_state_changes_encode_as_the_generic_encoder_does(change: StateChange) -
 
 
 def test_a_state_change_with_a_field_of_the_wrong_type_is_refused() -> None:
-    change = StateChange(
-        entity_type="a",
-        entity_id="1",
-        seq_nr=1,
-        writer_epoch=0,
-        command_id="c",
-        event_type="e",
-        schema_version=1,
-        payload="text",  # type: ignore[arg-type]
-    )
+    change = replace(CHANGE, payload="text")  # type: ignore[arg-type]
     with pytest.raises(ProtocolError, match=r"StateChange\.payload.*expected bytes"):
         encode_state_change(change)
     huge = replace(change, payload=b"", writer_epoch=2**64)
@@ -205,17 +196,20 @@ def test_record_size_limit_applies_to_envelopes() -> None:
     assert info.value.reason == "too_large"
 
 
+CHANGE = StateChange(
+    entity_type="account",
+    entity_id="42",
+    seq_nr=7,
+    writer_epoch=3,
+    command_id="c-1",
+    event_type="account.Deposited",
+    schema_version=1,
+    payload=b"\x80",
+)
+
+
 def test_state_change_checks_its_key_and_fields() -> None:
-    change = StateChange(
-        entity_type="account",
-        entity_id="42",
-        seq_nr=7,
-        writer_epoch=3,
-        command_id="c-1",
-        event_type="account.Deposited",
-        schema_version=1,
-        payload=b"\x80",
-    )
+    change = CHANGE
     with pytest.raises(InputRejected) as info:
         decode_state_change(b"account|41", encode_state_change(change))
     assert info.value.reason == "key_mismatch"
