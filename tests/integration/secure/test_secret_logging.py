@@ -12,7 +12,7 @@ from conftest import SecureStack
 from secure_clients import create_topic, round_trip
 from structlog.testing import capture_logs
 from test_secure_cassandra import connect, where
-from test_secure_kafka import start_producer
+from test_secure_kafka import LEAKED_BY_REFUSED_LOGINS, start_producer
 
 from repertory.config import load_settings
 from repertory.errors import AuthenticationFailed
@@ -20,6 +20,7 @@ from repertory.observability import get_logger
 from repertory.persistence.cassandra_security import auth_failure
 
 
+@LEAKED_BY_REFUSED_LOGINS
 async def test_secrets_never_reach_logs_errors_or_reprs(
     secure_stack: SecureStack,
     secure_topic_name: str,
