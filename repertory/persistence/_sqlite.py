@@ -32,6 +32,7 @@ from repertory.persistence._records import (
 from repertory.persistence._resolving import ResolvingJournal
 from repertory.persistence._rules import validate_writes
 from repertory.persistence._sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
+from repertory.persistence._sqlite_prepared import PreparedWrite
 from repertory.persistence._sqlite_schema import ensure_schema
 from repertory.persistence._sqlite_thread import GroupCommit, SqliteThread, connect
 
@@ -53,7 +54,7 @@ class _Marks:
     message_ids: list[str]
 
 
-_Item = AtomicWrite | _Marks
+_Item = PreparedWrite | _Marks
 _Outcome = WriteResult | bool  # a write's result; for marks, whether they were stored
 
 
@@ -165,15 +166,15 @@ class SqliteJournal(ResolvingJournal, Outbox, EntityIndex):
         )
         if not writes:
             return []
-        outcomes = await self._group.run(list(writes))
+        # Rows are built here, not on the writer thread, whose groups wait for each other.
+        size = self._partition_size
+        outcomes = await self._group.run([PreparedWrite(w, size) for w in writes])
         return [r for r in outcomes if isinstance(r, WriteResult)]
 
     def _write_group(self, connection: sqlite3.Connection, items: list[_Item]) -> list[_Outcome]:
-        writes = [i for i in items if isinstance(i, AtomicWrite)]
+        writes = [i for i in items if isinstance(i, PreparedWrite)]
         marks = [m for i in items if isinstance(i, _Marks) for m in i.message_ids]
-        results, committed = ops.write_group(
-            connection, writes, self._mode, self._partition_size, marks
-        )
+        results, committed = ops.write_group(connection, writes, self._mode, marks)
         if committed:
             self._checkpointer.committed(sum(len(w.events) for w in writes) + len(marks))
         if len(writes) == len(items):

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 from repertory.persistence._chain import Anchor
 from repertory.persistence._records import (
-    AtomicWrite,
     EventRecord,
     JournalMode,
     OutboxRecord,
@@ -19,20 +18,19 @@ from repertory.persistence._records import (
     WriteResult,
 )
 from repertory.persistence._resolving import effective_anchor
-from repertory.persistence._rules import (
-    failed_result,
-    partition_nr,
-    stored_result,
-    target_partition,
-)
+from repertory.persistence._rules import failed_result, partition_nr
 from repertory.persistence._sqlite_conditional import write_conditional_group
+from repertory.persistence._sqlite_many import insert_rows, update_where_in
+from repertory.persistence._sqlite_prepared import PreparedWrite
 from repertory.persistence._sqlite_schema import (
     EVENT_COLUMNS,
+    EVENT_WIDTH,
+    INSERT_EVENT,
+    INSERT_OUTBOX,
     OUTBOX_COLUMNS,
+    OUTBOX_WIDTH,
     decode_event,
     decode_outbox,
-    encode_write,
-    pack_metadata,
 )
 
 __all__ = [
@@ -46,20 +44,11 @@ __all__ = [
     "write_group",
 ]
 
-_INSERT_EVENT = f"INSERT OR REPLACE INTO events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 15)})"
-_INSERT_OUTBOX = (
-    "INSERT OR IGNORE INTO outbox (message_id, persistence_id, seq_nr, destination, "
-    "message_type, schema_version, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-_MARK_MESSAGE = "UPDATE outbox SET delivered = 1 WHERE message_id = ?"
-
 
 def write_group(
     connection: sqlite3.Connection,
-    writes: list[AtomicWrite],
+    writes: list[PreparedWrite],
     mode: JournalMode,
-    partition_size: int,
     marks: Sequence[str] = (),
 ) -> tuple[list[WriteResult], bool]:
     """Apply many entities' atomic writes in one transaction (group commit), in order, and
@@ -75,50 +64,22 @@ def write_group(
         if not writes:
             results = []
         elif mode is JournalMode.FENCED:
-            results = _write_fenced(connection, writes, partition_size)
+            results = _write_fenced(connection, writes)
         else:
-            results = write_conditional_group(connection, writes, partition_size)
-        if marks:
-            connection.executemany(_MARK_MESSAGE, [(m,) for m in marks])
+            results = write_conditional_group(connection, writes)
+        update_where_in(connection, "UPDATE outbox SET delivered = 1", "message_id", marks)
         connection.execute("COMMIT")
     except sqlite3.Error as exc:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
-        return [failed_result(write, f"SQLite failed: {exc}") for write in writes], False
+        return [failed_result(w.write, f"SQLite failed: {exc}") for w in writes], False
     return results, True
 
 
-def _write_fenced(
-    connection: sqlite3.Connection, writes: list[AtomicWrite], partition_size: int
-) -> list[WriteResult]:
-    results: list[WriteResult] = []
-    rows: list[tuple[object, ...]] = []
-    for write in writes:
-        partition = target_partition(write, partition_size)
-        rows.extend(encode_write(write, partition))
-        results.append(stored_result(write, partition))
-    connection.executemany(_INSERT_EVENT, rows)
-    _insert_outbox(connection, writes)
-    return results
-
-
-def _insert_outbox(connection: sqlite3.Connection, writes: Sequence[AtomicWrite]) -> None:
-    entries = [
-        (
-            entry.message_id,
-            str(write.persistence_id),
-            write.last_seq_nr,
-            entry.destination,
-            entry.message_type,
-            entry.schema_version,
-            entry.payload,
-            pack_metadata(entry.metadata),
-        )
-        for write in writes
-        for entry in write.outbox
-    ]
-    if entries:
-        connection.executemany(_INSERT_OUTBOX, entries)
+def _write_fenced(connection: sqlite3.Connection, writes: list[PreparedWrite]) -> list[WriteResult]:
+    insert_rows(connection, INSERT_EVENT, EVENT_WIDTH, [r for w in writes for r in w.events])
+    insert_rows(connection, INSERT_OUTBOX, OUTBOX_WIDTH, [r for w in writes for r in w.outbox])
+    return [w.stored for w in writes]
 
 
 def read_rows(
@@ -230,9 +191,7 @@ def mark_delivered(connection: sqlite3.Connection, positions: Sequence[int]) -> 
     """Mark outbox rows delivered."""
     connection.execute("BEGIN IMMEDIATE")
     try:
-        connection.executemany(
-            "UPDATE outbox SET delivered = 1 WHERE position = ?", [(p,) for p in positions]
-        )
+        update_where_in(connection, "UPDATE outbox SET delivered = 1", "position", positions)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")

@@ -26,6 +26,10 @@ from repertory.persistence._records import (
 
 __all__ = [
     "EVENT_COLUMNS",
+    "EVENT_WIDTH",
+    "INSERT_EVENT",
+    "INSERT_OUTBOX",
+    "OUTBOX_WIDTH",
     "decode_event",
     "decode_outbox",
     "encode_event",
@@ -101,6 +105,15 @@ EVENT_COLUMNS = (
     "persistence_id, partition_nr, seq_nr, writer_epoch, prev_epoch, event_type, "
     "schema_version, payload, timestamp_ms, command_id, source_topic, source_partition, "
     "source_offset, reply, metadata"
+)
+EVENT_WIDTH = 15
+INSERT_EVENT = f"INSERT OR REPLACE INTO events ({EVENT_COLUMNS})"
+"""Without its values (``_sqlite_many.insert_rows`` adds them)."""
+
+OUTBOX_WIDTH = 8
+INSERT_OUTBOX = (
+    "INSERT OR IGNORE INTO outbox (message_id, persistence_id, seq_nr, destination, "
+    "message_type, schema_version, payload, metadata)"
 )
 
 
