@@ -253,6 +253,15 @@ def test_encoding_refuses_ints_outside_msgpack_range() -> None:
         SERIALIZER.encode(obj)
 
 
+def test_a_failed_encode_leaves_nothing_behind_for_the_next() -> None:
+    good = Scalars(text="a", number=1, ratio=0.5, flag=True, blob=b"x")
+    before = SERIALIZER.encode(good)
+    broken = Scalars(text="\ud800", number=1, ratio=0.5, flag=True, blob=b"x")
+    with pytest.raises(ProtocolError, match=r"cannot encode \[test\.Scalars\]"):
+        SERIALIZER.encode(broken)  # no UTF-8 for a lone surrogate: fails inside the packer
+    assert SERIALIZER.encode(good) == before
+
+
 def test_encoding_an_unregistered_class_is_refused() -> None:
     @message("test.Unregistered")
     @dataclass(frozen=True, slots=True, kw_only=True)
