@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from repertory.persistence import ChainTip, JournalMode, PersistenceId, SqliteJournal
-from repertory.persistence._sqlite_checkpoint import Checkpointer
+from repertory.persistence._sqlite_checkpoint import ROWS_PER_CHECKPOINT, Checkpointer
 from repertory.persistence._sqlite_thread import GroupCommit, SqliteThread, connect
 from repertory.testing._journal_helpers import write
 
@@ -75,7 +75,7 @@ async def test_a_checkpoint_is_requested_once_enough_rows_are_committed(tmp_path
 async def test_the_journal_checkpoints_off_its_writer(tmp_path: Path) -> None:
     journal = await SqliteJournal.open(tmp_path / "j.sqlite3", mode=JournalMode.CONDITIONAL)
     try:
-        pids = [PersistenceId("model", str(i)) for i in range(2100)]
+        pids = [PersistenceId("model", str(i)) for i in range(ROWS_PER_CHECKPOINT + 100)]
         await journal.append([write(pid, 0, ChainTip()) for pid in pids])
         checkpoints = journal._checkpointer
         await checkpoints._thread.call(lambda connection: None)
