@@ -32,6 +32,7 @@ from repertory.persistence._records import (
 from repertory.persistence._resolving import ResolvingJournal
 from repertory.persistence._rules import validate_writes
 from repertory.persistence._sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
+from repertory.persistence._sqlite_conditional import HeadCache
 from repertory.persistence._sqlite_prepared import PreparedWrite
 from repertory.persistence._sqlite_schema import ensure_schema
 from repertory.persistence._sqlite_thread import GroupCommit, SqliteThread, connect
@@ -89,6 +90,8 @@ class SqliteJournal(ResolvingJournal, Outbox, EntityIndex):
         self._group: GroupCommit[_Item, _Outcome] = GroupCommit(
             self._writer, self._write_group, max_group_writes
         )
+        # Used on the writer's thread only.
+        self._heads = HeadCache() if mode is JournalMode.CONDITIONAL else None
         self._closed = False
 
     @classmethod
@@ -174,7 +177,7 @@ class SqliteJournal(ResolvingJournal, Outbox, EntityIndex):
     def _write_group(self, connection: sqlite3.Connection, items: list[_Item]) -> list[_Outcome]:
         writes = [i for i in items if isinstance(i, PreparedWrite)]
         marks = [m for i in items if isinstance(i, _Marks) for m in i.message_ids]
-        results, committed = ops.write_group(connection, writes, self._mode, marks)
+        results, committed = ops.write_group(connection, writes, self._heads, marks)
         if committed:
             self._checkpointer.committed(sum(len(w.events) for w in writes) + len(marks))
         if len(writes) == len(items):

@@ -1,9 +1,11 @@
-"""Conditional-mode group commit on SQLite: one head read per group, one statement per table.
+"""Conditional-mode group commit on SQLite: at most one head read per group, few statements.
 
 Every write of a group is checked against its partition's head (compare-and-set) as if the
-writes ran one after another: the heads of the whole group are read in one query up front and
-kept up to date in memory as writes are accepted, so a later write of the same entity in the
-group sees the head an earlier one left. Accepted rows go to SQLite in multi-row inserts, a few
+writes ran one after another: the heads of the whole group are known up front and kept up to
+date in memory as writes are accepted, so a later write of the same entity in the group sees
+the head an earlier one left. Heads this connection read or wrote are kept between groups
+(:class:`HeadCache`) for as long as no other connection commits to the file; the rest are read
+in one query. Accepted rows go to SQLite in multi-row inserts, a few
 per table (``_sqlite_many``). A write that loses its compare-and-set is settled against the
 stored rows (identical retry → STORED, else REJECTED), after the rows accepted before it are
 inserted.
@@ -33,7 +35,7 @@ from repertory.persistence._sqlite_schema import (
     decode_event,
 )
 
-__all__ = ["write_conditional_group"]
+__all__ = ["HeadCache", "write_conditional_group"]
 
 _HeadKey = tuple[str, int]
 _INSERT_HEAD = "INSERT OR REPLACE INTO partition_heads (persistence_id, partition_nr, head_seq)"
@@ -42,6 +44,44 @@ _SELECT_HEADS = (  # the primary key's prefix: one index seek per entity, one ro
     " FROM partition_heads WHERE persistence_id IN (SELECT value FROM json_each(?))"
     " AND partition_nr >= ?"
 )
+
+
+_UNKNOWN = -1  # a head never is: partitions start at seq_nr 1
+
+
+class HeadCache:
+    """Partition heads as this connection last read or wrote them (None: not open).
+
+    SQLite's ``data_version`` changes when another connection commits to the file (another
+    process in conditional mode, the snapshot store), and then everything kept is dropped. A
+    group that does not commit drops it too: its heads were never stored.
+
+    Args:
+        limit: the most heads kept; past it the cache starts empty again.
+    """
+
+    __slots__ = ("_heads", "_limit", "_version")
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._heads: dict[_HeadKey, int | None] = {}
+        self._limit = limit
+        self._version: int | None = None
+
+    def __repr__(self) -> str:
+        return f"HeadCache(heads={len(self._heads)}, limit={self._limit})"
+
+    def valid(self, connection: sqlite3.Connection) -> dict[_HeadKey, int | None]:
+        """The heads still true, read inside the write transaction (its lock keeps them so)."""
+        (version,) = connection.execute("PRAGMA data_version").fetchone()
+        if version != self._version or len(self._heads) > self._limit:
+            self._heads = {}
+            self._version = version
+        return self._heads
+
+    def discard(self) -> None:
+        """Forget every head (the group's transaction did not commit)."""
+        self._heads = {}
+        self._version = None
 
 
 class _Pending:
@@ -62,10 +102,15 @@ class _Pending:
 
 
 def write_conditional_group(
-    connection: sqlite3.Connection, writes: list[PreparedWrite]
+    connection: sqlite3.Connection, writes: list[PreparedWrite], cache: HeadCache
 ) -> list[WriteResult]:
-    """Apply conditional writes in order, inside the caller's transaction."""
-    heads = _read_heads(connection, [w.key for w in writes])
+    """Apply conditional writes in order, inside the caller's transaction; ``cache`` must be
+    discarded if that transaction does not commit."""
+    heads = cache.valid(connection)
+    missing = {w.key for w in writes if heads.get(w.key, _UNKNOWN) == _UNKNOWN}
+    if missing:
+        found = _read_heads(connection, missing)
+        heads.update((key, found.get(key)) for key in missing)
     pending = _Pending()
     results: list[WriteResult] = []
     for prepared in writes:
@@ -90,11 +135,10 @@ def write_conditional_group(
     return results
 
 
-def _read_heads(connection: sqlite3.Connection, keys: list[_HeadKey]) -> dict[_HeadKey, int]:
-    """The stored heads of ``keys`` (absent: the partition is not open)."""
-    wanted = set(keys)
-    pids = json.dumps(list(dict.fromkeys(pid for pid, _ in keys)))
-    lowest = min(partition for _, partition in keys)
+def _read_heads(connection: sqlite3.Connection, wanted: set[_HeadKey]) -> dict[_HeadKey, int]:
+    """The stored heads of ``wanted`` (absent: the partition is not open)."""
+    pids = json.dumps(list({pid for pid, _ in wanted}))
+    lowest = min(partition for _, partition in wanted)
     rows = select_json(connection, _SELECT_HEADS, (pids, lowest))
     return {(p, n): head for p, n, head in rows if (p, n) in wanted}
 

@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from repertory.persistence._chain import Anchor
 from repertory.persistence._records import (
     EventRecord,
-    JournalMode,
     OutboxRecord,
     PersistenceId,
     WriteResult,
 )
 from repertory.persistence._resolving import effective_anchor
 from repertory.persistence._rules import failed_result, partition_nr
-from repertory.persistence._sqlite_conditional import write_conditional_group
+from repertory.persistence._sqlite_conditional import HeadCache, write_conditional_group
 from repertory.persistence._sqlite_many import insert_rows, update_where_in
 from repertory.persistence._sqlite_prepared import PreparedWrite
 from repertory.persistence._sqlite_schema import (
@@ -48,7 +47,7 @@ __all__ = [
 def write_group(
     connection: sqlite3.Connection,
     writes: list[PreparedWrite],
-    mode: JournalMode,
+    heads: HeadCache | None,
     marks: Sequence[str] = (),
 ) -> tuple[list[WriteResult], bool]:
     """Apply many entities' atomic writes in one transaction (group commit), in order, and
@@ -56,23 +55,31 @@ def write_group(
 
     An SQLite error rolls the whole group back and makes every result FAILED (retry them).
 
+    Args:
+        heads: the writer's head cache in conditional mode; None in fenced mode.
+
     Returns:
         one result per write, and whether the transaction committed (the marks with it).
     """
+    committed = False
     try:
         connection.execute("BEGIN IMMEDIATE")
         if not writes:
             results = []
-        elif mode is JournalMode.FENCED:
+        elif heads is None:
             results = _write_fenced(connection, writes)
         else:
-            results = write_conditional_group(connection, writes)
+            results = write_conditional_group(connection, writes, heads)
         update_where_in(connection, "UPDATE outbox SET delivered = 1", "message_id", marks)
         connection.execute("COMMIT")
+        committed = True
     except sqlite3.Error as exc:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         return [failed_result(w.write, f"SQLite failed: {exc}") for w in writes], False
+    finally:
+        if heads is not None and not committed:
+            heads.discard()
     return results, True
 
 

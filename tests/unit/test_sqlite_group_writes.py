@@ -4,13 +4,19 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from io import StringIO
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from repertory.cli_commands.demo._acks import AckLog
 from repertory.persistence import ChainTip, JournalMode, PersistenceId, SqliteJournal, WriteOutcome
+from repertory.persistence._sqlite_conditional import HeadCache
+from repertory.persistence._sqlite_ops import write_group
+from repertory.persistence._sqlite_prepared import PreparedWrite
+from repertory.persistence._sqlite_schema import ensure_schema
 from repertory.testing._journal_helpers import positions, replayed, write
 
 A, B = PersistenceId("model", "a"), PersistenceId("model", "b")
@@ -37,6 +43,58 @@ async def test_one_call_judges_its_writes_in_order(tmp_path: Path) -> None:
         assert positions(await replayed(journal, B)) == [(1, 0)]
     finally:
         await journal.aclose()
+
+
+async def test_a_head_another_journal_moved_is_read_again_not_trusted(tmp_path: Path) -> None:
+    # Two journals on one file, as two processes in conditional mode: the first keeps the
+    # heads it wrote between groups, and must not trust them once the second has committed.
+    path = tmp_path / "j.sqlite3"
+    first = await SqliteJournal.open(path, mode=JournalMode.CONDITIONAL)
+    second = await SqliteJournal.open(path, mode=JournalMode.CONDITIONAL)
+    try:
+        tip = (await first.append([write(A, 0, ChainTip())]))[0].tip
+        assert tip is not None
+        (by_second,) = await second.append([write(A, 0, tip, tag="second")])
+        (stale,) = await first.append([write(A, 0, tip, tag="first")])
+        (fresh,) = await first.append([write(B, 0, ChainTip())])
+        assert (by_second.outcome, stale.outcome, fresh.outcome) == (STORED, REJECTED, STORED)
+        rows = await replayed(first, A)
+        assert positions(rows) == [(1, 0), (2, 0)]
+        assert rows[1].payload == b"second-2"
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+class _FailingCommit(sqlite3.Connection):
+    """A connection whose next COMMIT fails, as a full disk would make it."""
+
+    fail_next_commit = False
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if sql == "COMMIT" and self.fail_next_commit:
+            self.fail_next_commit = False
+            raise sqlite3.OperationalError("disk I/O error")
+        return super().execute(sql, *args)
+
+
+def test_a_group_that_did_not_commit_leaves_no_head_behind(tmp_path: Path) -> None:
+    connection = sqlite3.connect(
+        tmp_path / "j.sqlite3", isolation_level=None, factory=_FailingCommit
+    )
+    ensure_schema(connection, JournalMode.CONDITIONAL, 100)
+    heads = HeadCache()
+    first = write(A, 0, ChainTip())
+    ([stored], _) = write_group(connection, [PreparedWrite(first, 100)], heads)
+    assert stored.outcome is STORED and stored.tip is not None
+    connection.fail_next_commit = True
+    lost = PreparedWrite(write(A, 0, stored.tip, tag="lost"), 100)
+    ([failed], committed) = write_group(connection, [lost], heads)
+    assert failed.outcome is WriteOutcome.FAILED and not committed
+    again = PreparedWrite(write(A, 0, stored.tip, tag="again"), 100)
+    ([result], _) = write_group(connection, [again], heads)
+    assert result.outcome is STORED  # the lost write's head was never stored, nor kept
+    connection.close()
 
 
 async def test_acks_of_one_turn_are_written_together_and_counted() -> None:
