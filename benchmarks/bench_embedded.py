@@ -2,7 +2,8 @@
 
 One process, a fresh SQLite file per run: ``--accounts`` openings, then ``--commands``
 deposits, withdrawals and transfers (the demo's seeded plan) sent through ``Engine.ask`` by
-``--lanes`` concurrent senders (one entity's commands share a lane, in order, as in the demo).
+``--lanes`` concurrent senders (one entity's commands share a lane, in order, as in the demo),
+to an engine with the demo's settings (``embedded_settings``).
 For each transfer share it prints the median commands/s (acknowledged plan commands over the
 time until the last acknowledgement), the median process CPU time per command and the part of
 it spent on the event loop's thread (the rest is SQLite's threads), and the time until every
@@ -35,9 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from examples.bank.domain import ACCOUNT, REGISTRY, TRANSFER, BankError, GetTransfer
-from repertory.cli_commands.demo._child import tune_interpreter
+from repertory.cli_commands.demo._child import embedded_settings, tune_interpreter
 from repertory.cli_commands.demo._plan import DemoPlan, Planned, lane
-from repertory.config import EntitySettings, JournalSettings, LoggingSettings, Settings
 from repertory.engine import Engine
 from repertory.observability import configure_logging
 
@@ -79,11 +79,7 @@ async def _settled(engine: Engine, transfers: list[str]) -> None:
 async def _run(
     path: Path, plan: DemoPlan, args: argparse.Namespace, profile: cProfile.Profile | None
 ) -> Run:
-    settings = Settings(
-        logging=LoggingSettings(level="ERROR"),
-        journal=JournalSettings(backend="sqlite", sqlite_path=path),
-        entities=EntitySettings(ask_timeout=60.0),
-    )
+    settings = embedded_settings(path)
     planned = list(plan)
     opening, stream = planned[: plan.accounts], planned[plan.accounts :]
     by_lane: defaultdict[int, list[Planned]] = defaultdict(list)
