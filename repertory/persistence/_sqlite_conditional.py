@@ -5,10 +5,9 @@ writes ran one after another: the heads of the whole group are known up front an
 date in memory as writes are accepted, so a later write of the same entity in the group sees
 the head an earlier one left. Heads this connection read or wrote are kept between groups
 (:class:`HeadCache`) for as long as no other connection commits to the file; the rest are read
-in one query. Accepted rows go to SQLite in multi-row inserts, a few
-per table (``_sqlite_many``). A write that loses its compare-and-set is settled against the
-stored rows (identical retry → STORED, else REJECTED), after the rows accepted before it are
-inserted.
+in one query. Accepted rows go to SQLite in multi-row inserts, a few per table
+(``_sqlite_many``). A write that loses its compare-and-set is settled against the stored rows
+(identical retry → STORED, else REJECTED), after the rows accepted before it are inserted.
 """
 
 from __future__ import annotations
