@@ -27,11 +27,12 @@ __all__ = ["BACKSTOP_PAGES", "ROWS_PER_CHECKPOINT", "Checkpointer"]
 ROWS_PER_CHECKPOINT = 8_000
 """Rows committed between two checkpoint requests. A checkpoint copies each page changed since
 the last one once, however often it was rewritten meanwhile, so fewer checkpoints copy less:
-in the bank workload (``bench_embedded.py``) 8,000 rather than 2,000 cut the checkpoints' CPU
-from 0.53 to 0.24 s per 100k commands, for 2.5% more commands/s (medians of seven alternated
-runs). The WAL peaked near the backstop's 80 MB either way: SQLite restarts it from the
-beginning only when a write transaction starts with every frame copied, and under a steady
-stream a passive checkpoint on another thread rarely catches up with the writer in time."""
+in the bank workload 8,000 rather than 2,000 gave 2.5% more commands/s (``bench_embedded.py``,
+medians of seven alternated runs), with about a quarter as many checkpoints using about half
+the CPU (a scratch timing of this thread). The WAL peaked near the backstop's 80 MB either
+way: SQLite restarts it from the beginning only when a write transaction starts with every
+frame copied, and under a steady stream a passive checkpoint on another thread rarely catches
+up with the writer in time."""
 
 BACKSTOP_PAGES = 20_000
 """The writer connection's ``wal_autocheckpoint``: 80 MB of WAL at 4 KiB pages."""
