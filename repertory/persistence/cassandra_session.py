@@ -326,9 +326,11 @@ def _page(
     put = handoff.put
 
     def ok(rows: list[Row]) -> None:
+        _let_go(future, over=not future.has_more_pages)
         put((result, done, rows, None))
 
     def failed(exc: BaseException) -> None:
+        _let_go(future, over=True)
         put((result, done, None, exc))
 
     future.clear_callbacks()
@@ -340,6 +342,21 @@ def _page(
             raise
     future.add_callbacks(ok, failed)
     return result
+
+
+def _let_go(future: ResponseFuture, *, over: bool) -> None:
+    """Drop the references from ``future`` back to itself once a page (or error) is in.
+
+    The driver keeps the callbacks, which hold the future, and the cancelled timeout timer,
+    which holds its ``_on_timeout``: reference cycles, with the statement, its values and the
+    answer in them, that only the garbage collector freed. Without them, reference counting
+    frees a request as soon as nothing uses it. The timer stays while pages follow (``over``
+    false): the driver starts a next page's timer only when none is set, timed from the first
+    page's start, which a long replay would be past.
+    """
+    future.clear_callbacks()
+    if over:
+        future._timer = None
 
 
 def _settle(

@@ -4,8 +4,11 @@ not reach (batching, partitions, start-up checks, claims under contention, seria
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
+import threading
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -27,6 +30,7 @@ from repertory.persistence._records import (
 from repertory.persistence.cassandra_batching import routing_key
 from repertory.persistence.cassandra_journal import CassandraJournal
 from repertory.persistence.cassandra_schema import KeyspaceRecord, create_schema
+from repertory.persistence.cassandra_session import _page
 from repertory.persistence.cassandra_snapshots import CassandraSnapshotStore
 
 Opener = Callable[..., Awaitable[CassandraJournal]]
@@ -94,6 +98,24 @@ async def test_connections_send_without_delay(open_journal: Opener) -> None:
     assert connections
     for connection in connections:
         assert connection._socket.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+async def test_a_finished_request_is_freed_without_the_collector(open_journal: Opener) -> None:
+    """The driver's future holds its callbacks and its cancelled timer, both of which hold the
+    future: the session lets go of them, so reference counting frees the request once the
+    driver's loop drops the timer (at the request timeout), not the garbage collector."""
+    journal = await open_journal(JournalMode.FENCED, request_timeout=0.5)
+    session = journal._cassandra
+    gc.disable()
+    try:
+        future = session.session.execute_async("SELECT release_version FROM system.local")
+        assert await _page(future, session._handoff_here(), lambda: None)
+        freed = threading.Event()
+        weakref.finalize(future, freed.set)
+        del future
+        assert await asyncio.to_thread(freed.wait, 5.0)
+    finally:
+        gc.enable()
 
 
 async def test_fenced_many_entities_across_small_batches(open_journal: Opener) -> None:
