@@ -16,12 +16,11 @@ import json
 import sqlite3
 from typing import Any
 
-from repertory.persistence._records import AtomicWrite, WriteResult
+from repertory.persistence._records import WriteResult
 from repertory.persistence._rules import (
     is_identical_retry,
     rejected_result,
     settle_unknown_head,
-    stored_result,
 )
 from repertory.persistence._sqlite_many import insert_rows, select_json
 from repertory.persistence._sqlite_prepared import PreparedWrite
@@ -122,7 +121,7 @@ def write_conditional_group(
             expected = after.seq_nr if after.partition_nr == key[1] else None
         if head != expected:
             pending.flush(connection)  # the rows it may retry could be among them
-            results.append(_settle_collision(connection, write, key))
+            results.append(_settle_collision(connection, prepared))
             continue
         heads[key] = prepared.last
         pending.heads.append((*key, prepared.last))
@@ -142,10 +141,9 @@ def _read_heads(connection: sqlite3.Connection, wanted: set[_HeadKey]) -> dict[_
     return {(p, n): head for p, n, head in rows if (p, n) in wanted}
 
 
-def _settle_collision(
-    connection: sqlite3.Connection, write: AtomicWrite, key: _HeadKey
-) -> WriteResult:
-    pid, partition = key
+def _settle_collision(connection: sqlite3.Connection, prepared: PreparedWrite) -> WriteResult:
+    """STORED if the stored rows are this write's own (an identical retry), else REJECTED."""
+    write, (pid, partition) = prepared.write, prepared.key
     stored = connection.execute(
         f"SELECT {EVENT_COLUMNS} FROM events WHERE persistence_id = ? AND partition_nr = ?"
         " AND seq_nr BETWEEN ? AND ?",
@@ -153,5 +151,5 @@ def _settle_collision(
     ).fetchall()
     rows = write.records(partition)
     if is_identical_retry(rows, [decode_event(values) for values in stored]):
-        return stored_result(write, partition)
+        return prepared.stored
     return rejected_result(write)

@@ -188,13 +188,9 @@ def encode_event(row: EventRecord) -> tuple[Any, ...]:
     )
 
 
-def encode_write(
-    write: AtomicWrite, partition_nr: int, pid: str | None = None
-) -> list[tuple[Any, ...]]:
+def encode_write(write: AtomicWrite, partition_nr: int, pid: str) -> list[tuple[Any, ...]]:
     """The values of ``write.records(partition_nr)``, each as :func:`encode_event` gives them,
-    built without the records (``pid``: ``str(write.persistence_id)``, when known)."""
-    if pid is None:
-        pid = str(write.persistence_id)
+    built without the records (``pid``: ``str(write.persistence_id)``)."""
     first, epoch = write.after.seq_nr + 1, write.writer_epoch
     prev = write.after.epoch
     rows = []

@@ -56,7 +56,8 @@ def build_cluster(
     Replicas are not shuffled, so a batch grouped by primary replica is coordinated there.
     Sockets send at once (``TCP_NODELAY``): the driver leaves Nagle's algorithm on, and a
     request written in more than one piece then waits for the server's delayed ACK — a
-    50-row batch took 44 ms instead of 0.6 ms on loopback.
+    50-row batch took 44 ms instead of 0.6 ms on loopback
+    (``benchmarks/bench_cassandra_batches.py``).
 
     Raises:
         ConfigError: a certificate, key or password file of ``security`` cannot be read.
