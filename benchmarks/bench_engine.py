@@ -21,22 +21,26 @@ raw loop on one lane. ``--mode both`` runs the fenced pair, then the conditional
 
 Usage: ``.venv/bin/python benchmarks/bench_engine.py [--mode fenced|conditional|both]
 [--entities 10000] [--commands 200000] [--partitions 8] [--latency-seconds 10] [--rate R]
-[--in-flight 5000] [--metrics on|off] [--zipf 1.1] [--skip-throughput]``. Defaults are small for
-a quick run; ``--zipf S`` sends the commands to Zipf(S)-skewed entities (hot keys, where group
-commit pays) instead of round robin (``_workload``). ``--metrics on`` runs repertory with its
+[--in-flight 5000] [--metrics on|off] [--zipf 1.1] [--skip-throughput] [--gc-young N]
+[--default-gc]``. Defaults are small for a quick run; ``--zipf S`` sends the commands to
+Zipf(S)-skewed entities (hot keys, where group commit pays) instead of round robin
+(``_workload``). ``--metrics on`` runs repertory with its
 metrics endpoint on (every layer records); ``--metrics compare --repeat N`` measures only the
 fenced engine's throughput, N times with metrics off and N times on, interleaved (off/on, then
 on/off, ...), and prints both medians. ``--skip-throughput --rate R`` runs only the fenced
 latency pair at R commands/s (a quicker loop while working on latency). ``--warm-latency``
 measures latency after one unmeasured command per entity (entities active, as in a service that
-has been running), for both systems. Every run prints its settings and the machine's load
-average.
+has been running), for both systems. Both systems run under the engine's collector policy
+(``process.gc``, held over the whole process): ``--gc-young N`` changes its young-generation
+threshold, ``--default-gc`` keeps CPython's collector for both. Every run prints its settings
+and the machine's load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import os
 import socket
@@ -61,10 +65,11 @@ from repertory.config import (
     JournalSettings,
     KafkaSettings,
     ObservabilitySettings,
+    ProcessSettings,
     Settings,
     load_settings,
 )
-from repertory.engine import Engine
+from repertory.engine import Engine, tuned_collector
 from repertory.persistence.cassandra_session import CassandraSession
 from repertory.protocols import encode_command
 
@@ -111,6 +116,7 @@ def engine_settings(
         cassandra=CassandraSettings(port=base.devstack.port("cassandra"), keyspace=keyspace),
         entities=EntitySettings(passivation_timeout=3600),
         observability=ObservabilitySettings(metrics_port=metrics_port),
+        process=PROCESS,
     )
 
 
@@ -153,6 +159,7 @@ class EmbeddedSystem:
             ),
             entities=EntitySettings(passivation_timeout=3600),
             observability=ObservabilitySettings(metrics_port=free_port() if metrics else 0),
+            process=PROCESS,
         )
         self.ready = asyncio.Event()
         self.engine: Engine | None = None
@@ -221,17 +228,20 @@ async def latency(
     return q[49] * 1000, q[98] * 1000
 
 
-def tune_gc() -> None:
-    """Python's default collection thresholds (700 allocations) make the collector rescan the
-    long-lived entities, futures and client buffers constantly; freezing what start-up made
-    and collecting young objects less often doubled throughput here for both systems."""
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
+PROCESS = ProcessSettings()
+"""The engines' ``process`` settings; ``--default-gc`` and ``--gc-young`` change them."""
 
 
 async def main(args: argparse.Namespace) -> None:
-    if not args.default_gc:
-        tune_gc()
+    """Both systems run under one collector policy: the engine's own (``process.gc``, tuned by
+    default), held over the whole process so the raw loop gets it too."""
+    with contextlib.ExitStack() as hold:
+        if PROCESS.gc == "tuned":
+            hold.enter_context(tuned_collector(PROCESS.gc_young_threshold))
+        await run(args)
+
+
+async def run(args: argparse.Namespace) -> None:
     base = load_settings()
     cassandra = CassandraSession(
         CassandraSettings(port=base.devstack.port("cassandra"), keyspace="system")
@@ -243,7 +253,8 @@ async def main(args: argparse.Namespace) -> None:
         f"mode={args.mode} entities={args.entities} commands={args.commands} "
         f"partitions={args.partitions} workload {workload.describe()} (hottest entity "
         f"{workload.hottest_share():.2%}) metrics={args.metrics} "
-        f"gc={'default' if args.default_gc else 'tuned'} latency-seconds={args.latency_seconds} "
+        f"gc={PROCESS.gc} young-threshold={PROCESS.gc_young_threshold} "
+        f"latency-seconds={args.latency_seconds} "
         f"rate={args.rate or '50% of max'} in-flight={args.in_flight} (conditional) "
         f"load average {load()}"
     )
@@ -340,7 +351,15 @@ if __name__ == "__main__":
     parser.add_argument("--commands", type=int, default=20_000)
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--latency-seconds", type=float, default=10.0)
-    parser.add_argument("--default-gc", action="store_true", help="keep CPython's GC thresholds")
+    parser.add_argument(
+        "--default-gc", action="store_true", help="keep CPython's collector (process.gc=untouched)"
+    )
+    parser.add_argument(
+        "--gc-young",
+        type=int,
+        default=PROCESS.gc_young_threshold,
+        help="process.gc_young_threshold, for both systems (default: the engine's)",
+    )
     parser.add_argument(
         "--rate", type=float, default=0.0, help="offered commands/s (default 50%% of max)"
     )
@@ -379,4 +398,7 @@ if __name__ == "__main__":
         parser.error("--skip-throughput needs --rate")
     if parsed.metrics == "compare" and parsed.mode != "fenced":
         parser.error("--metrics compare measures the fenced engine: use --mode fenced")
+    PROCESS = ProcessSettings(
+        gc="untouched" if parsed.default_gc else "tuned", gc_young_threshold=parsed.gc_young
+    )
     asyncio.run(main(parsed))

@@ -26,6 +26,7 @@ from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Any
 
+from repertory._engine_collector import tuned_collector
 from repertory._engine_observability import start_observability
 from repertory._engine_parts import open_stores
 from repertory._outbox_relay import OutboxRelay
@@ -57,7 +58,7 @@ from repertory.protocols import (
     TypeRegistry,
 )
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "tuned_collector"]
 
 _log = get_logger("repertory.engine")
 _READINESS_PROBE = PersistenceId("repertory-readiness", "probe")
@@ -114,6 +115,9 @@ class Engine:
                 await self._start_kafka(stack)
             else:
                 await self._start_embedded(stack)
+            process = self.settings.process
+            if process.gc == "tuned":  # last: what start-up made is frozen
+                stack.enter_context(tuned_collector(process.gc_young_threshold))
             self._stack = stack.pop_all()
         return self
 

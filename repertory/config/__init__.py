@@ -12,6 +12,7 @@ from repertory.config._journal import JournalSettings
 from repertory.config._kafka import KafkaSettings
 from repertory.config._logging import LoggingSettings
 from repertory.config._observability import ObservabilitySettings
+from repertory.config._process import ProcessSettings
 from repertory.config._protocols import ProtocolSettings
 from repertory.config._security import CassandraSecuritySettings, KafkaSecuritySettings
 from repertory.config._settings import Settings, load_settings
@@ -27,6 +28,7 @@ __all__ = [
     "KafkaSettings",
     "LoggingSettings",
     "ObservabilitySettings",
+    "ProcessSettings",
     "ProtocolSettings",
     "Section",
     "Settings",

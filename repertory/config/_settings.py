@@ -23,6 +23,7 @@ from repertory.config._journal import JournalSettings
 from repertory.config._kafka import KafkaSettings
 from repertory.config._logging import LoggingSettings
 from repertory.config._observability import ObservabilitySettings
+from repertory.config._process import ProcessSettings
 from repertory.config._protocols import ProtocolSettings
 from repertory.config._security import CassandraSecuritySettings, KafkaSecuritySettings
 from repertory.config._workers import WorkersSettings
@@ -52,6 +53,7 @@ class Settings(BaseSettings):
     protocols: ProtocolSettings = ProtocolSettings()
     workers: WorkersSettings = WorkersSettings()
     entities: EntitySettings = EntitySettings()
+    process: ProcessSettings = ProcessSettings()
     cassandra: CassandraSettings = CassandraSettings()
     journal: JournalSettings = JournalSettings()
     kafka: KafkaSettings = KafkaSettings()
