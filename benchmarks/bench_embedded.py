@@ -15,7 +15,8 @@ group commit, no engine) in the same run, for scale.
 
 ``--tuning demo`` (default) tunes the interpreter after start-up as the demo's engine process
 does (``tune_interpreter``: the collector frozen, then a young-generation threshold of 50,000;
-a 0.2 ms GIL switch interval); ``--tuning default`` keeps CPython's.
+a 0.02 ms GIL switch interval); ``--tuning default`` keeps CPython's (the engine too leaves the
+collector untouched: ``process.gc``).
 ``--profile FILE`` runs cProfile over the first run's command loop and writes its stats there.
 """
 
@@ -38,6 +39,7 @@ from pathlib import Path
 from examples.bank.domain import ACCOUNT, REGISTRY, TRANSFER, BankError, GetTransfer
 from repertory.cli_commands.demo._child import embedded_settings, tune_interpreter
 from repertory.cli_commands.demo._plan import DemoPlan, Planned, lane
+from repertory.config import ProcessSettings
 from repertory.engine import Engine
 from repertory.observability import configure_logging
 
@@ -80,6 +82,8 @@ async def _run(
     path: Path, plan: DemoPlan, args: argparse.Namespace, profile: cProfile.Profile | None
 ) -> Run:
     settings = embedded_settings(path)
+    if args.tuning == "default":  # nor does the engine tune the collector
+        settings = settings.model_copy(update={"process": ProcessSettings(gc="untouched")})
     planned = list(plan)
     opening, stream = planned[: plan.accounts], planned[plan.accounts :]
     by_lane: defaultdict[int, list[Planned]] = defaultdict(list)

@@ -24,10 +24,10 @@ Usage: ``.venv/bin/python benchmarks/bench_engine.py [--mode fenced|conditional|
 [--in-flight 5000] [--metrics on|off] [--zipf 1.1] [--skip-throughput] [--gc-young N]
 [--default-gc]``. Defaults are small for a quick run; ``--zipf S`` sends the commands to
 Zipf(S)-skewed entities (hot keys, where group commit pays) instead of round robin
-(``_workload``). ``--metrics on`` runs repertory with its
-metrics endpoint on (every layer records); ``--metrics compare --repeat N`` measures only the
-fenced engine's throughput, N times with metrics off and N times on, interleaved (off/on, then
-on/off, ...), and prints both medians. ``--skip-throughput --rate R`` runs only the fenced
+(``_workload``). ``--metrics on`` runs repertory with its metrics endpoint on (every layer
+records); ``--metrics compare --repeat N`` measures only the fenced engine's throughput, N times
+with metrics off and N times on, interleaved (off/on, then on/off, ...), and prints both
+medians. ``--skip-throughput --rate R`` runs only the fenced
 latency pair at R commands/s (a quicker loop while working on latency). ``--warm-latency``
 measures latency after one unmeasured command per entity (entities active, as in a service that
 has been running), for both systems. Both systems run under the engine's collector policy
