@@ -24,7 +24,9 @@ async def measure(
     bootstrap: str, topics: dict[str, str], rate: float, entities: list[int], warmup: int = 0
 ) -> list[float]:
     """Seconds from produced to read, per command, measured in a separate process. The first
-    ``warmup`` commands are offered at the same rate but not measured."""
+    ``warmup`` commands are offered at the same rate but not measured, and measuring starts
+    once all of their state changes are read: a system still working off the warm-up would
+    add that backlog to the first measured commands."""
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         return await asyncio.get_running_loop().run_in_executor(
@@ -43,11 +45,20 @@ async def _offer(
 ) -> list[float]:
     sent: dict[str, float] = {}
     latencies: list[float] = []
+    warming: set[str] = set()
+    warmed = asyncio.Event()
+    warm_read = 0
 
     def arrived(record: Any) -> None:
+        nonlocal warm_read
         cid = dict(record.headers)["command_id"].decode()
         if cid in sent:
             latencies.append(time.monotonic() - sent.pop(cid))
+        elif cid in warming:
+            warming.discard(cid)
+            warm_read += 1
+            if warm_read == warmup:
+                warmed.set()
 
     reading = asyncio.Event()
     reader = asyncio.create_task(
@@ -57,14 +68,20 @@ async def _offer(
     async with AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=0
     ) as producer:
-        start = time.monotonic()
+        start, paced_from = time.monotonic(), 0
         for i, entity in enumerate(entities):
-            ahead = i / rate - (time.monotonic() - start)
+            if i == warmup and warmup:  # the measured commands start on a steady system
+                await producer.flush()
+                await asyncio.wait_for(warmed.wait(), timeout=120)
+                start, paced_from = time.monotonic(), warmup
+            ahead = (i - paced_from) / rate - (time.monotonic() - start)
             if ahead > 0:  # paced: never faster than the offered rate
                 await asyncio.sleep(ahead)
             envelope = command(entity, int(time.time() * 1000))
             if i >= warmup:
                 sent[envelope.command_id] = time.monotonic()
+            else:
+                warming.add(envelope.command_id)
             await producer.send(
                 topics["commands"],
                 encode_command(envelope),
