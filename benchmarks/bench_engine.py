@@ -27,10 +27,10 @@ Zipf(S)-skewed entities (hot keys, where group commit pays) instead of round rob
 (``_workload``). ``--metrics on`` runs repertory with its metrics endpoint on (every layer
 records); ``--metrics compare --repeat N`` measures only the fenced engine's throughput, N times
 with metrics off and N times on, interleaved (off/on, then on/off, ...), and prints both
-medians. ``--skip-throughput --rate R`` runs only the fenced
-latency pair at R commands/s (a quicker loop while working on latency). ``--warm-latency``
-measures latency after one unmeasured command per entity (entities active, as in a service that
-has been running), for both systems. Both systems run under the engine's collector policy
+medians. ``--skip-throughput --rate R`` runs only the fenced latency pair at R commands/s (a
+quicker loop while working on latency). ``--warm-latency`` first offers one unmeasured command
+per entity and measures once their state changes are all read (entities active, as in a service
+that has been running), for both systems. Both systems run under the engine's collector policy
 (``process.gc``, held over the whole process): ``--gc-young N`` changes its young-generation
 threshold, ``--default-gc`` keeps CPython's collector for both. Every run prints its settings
 and the machine's load average.
