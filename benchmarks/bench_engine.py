@@ -45,19 +45,16 @@ import gc
 import os
 import socket
 import statistics
-import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable
 from typing import Any
 
-from _deposits import ACCOUNT, DEPOSIT, REGISTRY, command
-from _offered_load import measure
+from _deposits import ACCOUNT, DEPOSIT, REGISTRY
+from _measure import Drained, latency, throughput
 from _raw_conditional import conditional_pair
 from _raw_loop import RawLoop
-from _stack import Stack, read_output
+from _stack import Stack
 from _workload import Workload
-from aiokafka import AIOKafkaProducer
 
 from repertory.config import (
     CassandraSettings,
@@ -71,29 +68,8 @@ from repertory.config import (
 )
 from repertory.engine import Engine, tuned_collector
 from repertory.persistence.cassandra_session import CassandraSession
-from repertory.protocols import encode_command
 
-# -- the workload -------------------------------------------------------------------------------
-
-
-async def preload(bootstrap: str, topic: str, commands: int, workload: Workload) -> None:
-    async with AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-    ) as producer:
-        now = int(time.time() * 1000)
-        pending = []
-        for entity in workload.entities_of(commands):
-            e = command(entity, now)
-            pending.append(
-                await producer.send(topic, encode_command(e), key=e.key(), headers=e.headers())
-            )
-            if len(pending) >= 5000:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
-
-
-# -- (b) repertory -----------------------------------------------------------------------------
+# -- repertory, measured against the raw loops (``_raw_loop``, ``_raw_conditional``) ------------
 
 
 def engine_settings(
@@ -175,58 +151,7 @@ class EmbeddedSystem:
         return self.engine.ask("acct", str(entity), DEPOSIT, timeout=600)
 
 
-# -- measurements -------------------------------------------------------------------------------
-
-System = Callable[[Stack, dict[str, str], str], Any]
-
-
-@dataclass(frozen=True)
-class Drained:
-    """One throughput run: commands/s, and this process's CPU (every thread: the system's,
-    its drivers' and the reader's) per command while draining, in µs — steadier than the rate
-    on a machine whose other tenants come and go."""
-
-    rate: float
-    cpu_us: float
-
-
-async def throughput(stack: Stack, make: System, commands: int, workload: Workload) -> Drained:
-    topics = await stack.topic_set()
-    keyspace = await stack.keyspace()
-    await preload(stack.bootstrap, topics["commands"], commands, workload)
-    stop = asyncio.Event()
-    started, cpu = time.monotonic(), time.process_time()
-    runner = asyncio.create_task(make(stack, topics, keyspace).run(stop))
-    reader = asyncio.create_task(read_output(stack.bootstrap, topics["changes"], commands))
-    done, _ = await asyncio.wait({runner, reader}, return_when=asyncio.FIRST_COMPLETED)
-    if runner in done:
-        runner.result()
-    ended, cpu = reader.result(), time.process_time() - cpu
-    stop.set()
-    await runner
-    return Drained(commands / (ended - started), cpu / commands * 1e6)
-
-
-async def latency(
-    stack: Stack, make: System, rate: float, seconds: float, workload: Workload, warm: bool
-) -> tuple[float, float]:
-    topics = await stack.topic_set()
-    keyspace = await stack.keyspace()
-    stop = asyncio.Event()
-    system = make(stack, topics, keyspace)
-    runner = asyncio.create_task(system.run(stop))
-    await asyncio.sleep(5.0)  # joined the group and proven ownership
-    ready: asyncio.Event | None = getattr(system, "ready", None)
-    if ready is not None:
-        await asyncio.wait_for(ready.wait(), timeout=60)
-    warmup = workload.entities if warm else 0
-    chosen = workload.entities_of(warmup + int(rate * seconds), start=1)
-    lat = await measure(stack.bootstrap, topics, rate, chosen, warmup)
-    stop.set()
-    await runner
-    q = statistics.quantiles(lat, n=100)
-    return q[49] * 1000, q[98] * 1000
-
+# -- the run -------------------------------------------------------------------------------------
 
 PROCESS = ProcessSettings()
 """The engines' ``process`` settings; ``--default-gc`` and ``--gc-young`` change them."""
