@@ -23,6 +23,7 @@ System = Callable[[Stack, dict[str, str], str], Any]
 
 
 async def preload(bootstrap: str, topic: str, commands: int, workload: Workload) -> None:
+    """Produce ``commands`` deposits to ``topic`` before a system starts draining them."""
     async with AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
     ) as producer:
@@ -39,9 +40,6 @@ async def preload(bootstrap: str, topic: str, commands: int, workload: Workload)
         await asyncio.gather(*pending)
 
 
-System = Callable[[Stack, dict[str, str], str], Any]
-
-
 @dataclass(frozen=True)
 class Drained:
     """One throughput run: commands/s, and this process's CPU (every thread: the system's,
@@ -53,6 +51,7 @@ class Drained:
 
 
 async def throughput(stack: Stack, make: System, commands: int, workload: Workload) -> Drained:
+    """Preload ``commands``, start the system, and time it until its last state change is read."""
     topics = await stack.topic_set()
     keyspace = await stack.keyspace()
     await preload(stack.bootstrap, topics["commands"], commands, workload)
@@ -72,6 +71,7 @@ async def throughput(stack: Stack, make: System, commands: int, workload: Worklo
 async def latency(
     stack: Stack, make: System, rate: float, seconds: float, workload: Workload, warm: bool
 ) -> tuple[float, float]:
+    """p50 and p99 in ms of ``rate`` commands/s offered for ``seconds`` to a started system."""
     topics = await stack.topic_set()
     keyspace = await stack.keyspace()
     stop = asyncio.Event()
