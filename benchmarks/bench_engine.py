@@ -72,6 +72,10 @@ from repertory.persistence.cassandra_session import CassandraSession
 # -- repertory, measured against the raw loops (``_raw_loop``, ``_raw_conditional``) ------------
 
 
+PROCESS = ProcessSettings()
+"""The engines' ``process`` settings; ``--default-gc`` and ``--gc-young`` change them."""
+
+
 def engine_settings(
     stack: Stack, topics: dict[str, str], keyspace: str, metrics_port: int = 0
 ) -> Settings:
@@ -153,16 +157,12 @@ class EmbeddedSystem:
 
 # -- the run -------------------------------------------------------------------------------------
 
-PROCESS = ProcessSettings()
-"""The engines' ``process`` settings; ``--default-gc`` and ``--gc-young`` change them."""
-
 
 async def main(args: argparse.Namespace) -> None:
     """Both systems run under one collector policy: the engine's own (``process.gc``, tuned by
     default), held over the whole process so the raw loop gets it too."""
-    with contextlib.ExitStack() as hold:
-        if PROCESS.gc == "tuned":
-            hold.enter_context(tuned_collector(PROCESS.gc_young_threshold))
+    tuned = PROCESS.gc == "tuned"
+    with tuned_collector(PROCESS.gc_young_threshold) if tuned else contextlib.nullcontext():
         await run(args)
 
 
