@@ -1,13 +1,20 @@
 """The two measurements of ``bench_engine.py``, for any system: throughput (a preloaded backlog
-drained) and latency (commands offered at a fixed rate by a client process of its own)."""
+drained) and latency (commands offered at a fixed rate by a client process of its own).
+
+Both clients run in processes of their own, as a user's producers and consumers would: each
+system measured here runs on one event loop, and a reader sharing its process would take part
+of that loop's core away from the system it measures.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
 from _deposits import command
@@ -42,9 +49,9 @@ async def preload(bootstrap: str, topic: str, commands: int, workload: Workload)
 
 @dataclass(frozen=True)
 class Drained:
-    """One throughput run: commands/s, and this process's CPU (every thread: the system's,
-    its drivers' and the reader's) per command while draining, in µs — steadier than the rate
-    on a machine whose other tenants come and go."""
+    """One throughput run: commands/s, and this process's CPU (every thread: the system's and
+    its drivers'; the reader has a process of its own) per command while draining, in µs —
+    steadier than the rate on a machine whose other tenants come and go."""
 
     rate: float
     cpu_us: float
@@ -55,17 +62,48 @@ async def throughput(stack: Stack, make: System, commands: int, workload: Worklo
     topics = await stack.topic_set()
     keyspace = await stack.keyspace()
     await preload(stack.bootstrap, topics["commands"], commands, workload)
-    stop = asyncio.Event()
-    started, cpu = time.monotonic(), time.process_time()
-    runner = asyncio.create_task(make(stack, topics, keyspace).run(stop))
-    reader = asyncio.create_task(read_output(stack.bootstrap, topics["changes"], commands))
-    done, _ = await asyncio.wait({runner, reader}, return_when=asyncio.FIRST_COMPLETED)
-    if runner in done:
-        runner.result()
-    ended, cpu = reader.result(), time.process_time() - cpu
-    stop.set()
-    await runner
+    context = multiprocessing.get_context("spawn")
+    answers, sender = context.Pipe(duplex=False)
+    client = context.Process(
+        target=_read_in_process,
+        args=(stack.bootstrap, topics["changes"], commands, sender),
+        daemon=True,
+    )
+    client.start()
+    sender.close()
+    reader: asyncio.Task[Any] | None = None
+    try:
+        await asyncio.to_thread(answers.recv)  # the reader is positioned: the system may start
+        stop = asyncio.Event()
+        started, cpu = time.monotonic(), time.process_time()
+        runner = asyncio.create_task(make(stack, topics, keyspace).run(stop))
+        reader = asyncio.create_task(asyncio.to_thread(answers.recv))
+        done, _ = await asyncio.wait({runner, reader}, return_when=asyncio.FIRST_COMPLETED)
+        if runner in done:
+            runner.result()
+        ended: float = reader.result()  # time.monotonic() is one clock for every process
+        cpu = time.process_time() - cpu
+        stop.set()
+        await runner
+    finally:
+        client.kill()
+        client.join()
+        if reader is not None:
+            await asyncio.gather(reader, return_exceptions=True)
+        answers.close()
     return Drained(commands / (ended - started), cpu / commands * 1e6)
+
+
+def _read_in_process(bootstrap: str, topic: str, until: int, answers: Connection) -> None:
+    """Send None once the reader is positioned, then the time it read the last of ``until``."""
+
+    async def read() -> None:
+        positioned = asyncio.Event()
+        told = asyncio.create_task(positioned.wait())
+        told.add_done_callback(lambda task: task.cancelled() or answers.send(None))
+        answers.send(await read_output(bootstrap, topic, until, started=positioned))
+
+    asyncio.run(read())
 
 
 async def latency(

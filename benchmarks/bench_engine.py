@@ -6,7 +6,9 @@ keyspaces (dropped afterwards). ``--mode fenced`` (the default) measures the Kaf
 - throughput: N commands over E entities are produced first; then (a) a raw loop — consume →
   plain inserts in multi-entity unlogged batches of 100 rows → the state changes and the
   offsets in one transaction per input partition batch — and (b) repertory in fenced mode
-  each drain them; commands/s = N / (time until the last state change is read).
+  each drain them; commands/s = N / (time until the last state change is read), and the
+  process's CPU per command (the system and its drivers; the reader runs in a process of its
+  own, so that it takes no CPU from the system it measures).
 - latency: commands offered at a fixed rate (default 50% of repertory's measured maximum),
   command produced → state change read, for repertory and for the raw loop run strictly one
   step after another (consume → write → transaction, one batch at a time). The client that
@@ -212,15 +214,19 @@ async def fenced_pair(stack: Stack, args: argparse.Namespace, workload: Workload
     if args.skip_throughput:
         rate = args.rate
     else:
-        raw = (
-            await throughput(
-                stack, lambda s, t, k: RawLoop(s, t, k, False), args.commands, workload
-            )
-        ).rate
-        ours = (await throughput(stack, engine_system, args.commands, workload)).rate
-        print(f"throughput raw loop       {raw:9.0f} commands/s")
-        print(f"throughput repertory      {ours:9.0f} commands/s   ratio {ours / raw:.2f}")
-        rate = args.rate or ours * 0.5
+        raw = await throughput(
+            stack, lambda s, t, k: RawLoop(s, t, k, False), args.commands, workload
+        )
+        ours = await throughput(stack, engine_system, args.commands, workload)
+        print(
+            f"throughput raw loop       {raw.rate:9.0f} commands/s"
+            f"  {raw.cpu_us:6.1f} µs CPU/command"
+        )
+        print(
+            f"throughput repertory      {ours.rate:9.0f} commands/s"
+            f"  {ours.cpu_us:6.1f} µs CPU/command   ratio {ours.rate / raw.rate:.2f}"
+        )
+        rate = args.rate or ours.rate * 0.5
     warm = args.warm_latency
     if warm:
         print(f"latency after a warm-up of {workload.entities} commands (not measured)")
