@@ -5,7 +5,8 @@ keyspaces (dropped afterwards). ``--mode fenced`` (the default) measures the Kaf
 
 - throughput: N commands over E entities are produced first; then (a) a raw loop — consume →
   plain inserts in multi-entity unlogged batches of 100 rows → the state changes and the
-  offsets in one transaction per input partition batch — and (b) repertory in fenced mode
+  offsets in one transaction per input partition batch, each command's work done by hand with
+  the same output as repertory's (``_raw_loop``) — and (b) repertory in fenced mode
   each drain them; commands/s = N / (time until the last state change is read), and the
   process's CPU per command (the system and its drivers; the reader runs in a process of its
   own, so that it takes no CPU from the system it measures).
