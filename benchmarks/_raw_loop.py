@@ -23,7 +23,12 @@ from cassandra.cluster import ResponseFuture, Session
 from cassandra.query import BatchStatement, BatchType
 
 from repertory.kafka import partition_for
-from repertory.protocols import decode_command
+from repertory.protocols import (
+    ENVELOPE_FORMAT,
+    StateChange,
+    decode_command,
+    encode_state_change,
+)
 
 if TYPE_CHECKING:
     from _stack import Stack
@@ -51,6 +56,7 @@ class RawLoop:
         measurement starts after it, as it does after the engine's ownership protocol."""
 
     async def run(self, stop: asyncio.Event) -> None:
+        check_same_output()
         self.insert = self.session.prepare(
             f"INSERT INTO {self.keyspace}.events (persistence_id, partition_nr, seq_nr, "
             "writer_epoch, prev_epoch, event_type, schema_version, payload, timestamp_ms, "
@@ -176,8 +182,9 @@ class RawLoop:
 def state_change(
     entity_type: str, entity_id: str, seq_nr: int, command_id: str, payload: bytes
 ) -> tuple[bytes, list[tuple[str, bytes]]]:
-    """The value and headers of a state change written under epoch 1, built by hand: the bytes
-    ``repertory.protocols.encode_state_change`` and ``StateChange.headers`` give."""
+    """The value and headers of a state change written under epoch 1, built by hand as a
+    service without repertory would (no validating ``StateChange``): the bytes
+    ``encode_state_change`` and ``StateChange.headers`` give (``check_same_output``)."""
     value = msgpack.packb(
         {
             "entity_type": entity_type,
@@ -188,7 +195,7 @@ def state_change(
             "event_type": DEPOSITED,
             "schema_version": 1,
             "payload": payload,
-            "format": 1,
+            "format": ENVELOPE_FORMAT,
         }
     )
     headers = [
@@ -201,6 +208,25 @@ def state_change(
         ("schema_version", b"1"),
     ]
     return value, headers
+
+
+def check_same_output() -> None:
+    """Refuse to run once ``state_change`` no longer gives repertory's record: the two systems
+    would publish different things."""
+    payload = msgpack.packb({"amount": 3})
+    change = StateChange(
+        entity_type="acct",
+        entity_id="7",
+        seq_nr=12,
+        writer_epoch=1,
+        command_id="c-1",
+        event_type=DEPOSITED,
+        schema_version=1,
+        payload=payload,
+    )
+    expected = (encode_state_change(change), change.headers())
+    if state_change("acct", "7", 12, "c-1", payload) != expected:
+        raise RuntimeError("the raw loop's state changes differ from repertory's")
 
 
 def bridge(response: ResponseFuture) -> asyncio.Future[Any]:
